@@ -1,0 +1,393 @@
+"""Samplers for ``p(x) ∝ exp(-L(x)/T)``, vectorized over independent chains.
+
+All samplers share one convention. The chain starts at ``x0`` (one state, or
+a batch of independent chains) and takes ``n_steps`` steps, giving the states
+``x_1, ..., x_{n_steps}``; the returned :class:`Chain` keeps
+``x_k`` for ``k = burn_in + 1, burn_in + 1 + thin, ...`` (that is,
+``states[burn_in::thin]``), so ``samples`` has ``len(range(burn_in, n_steps,
+thin))`` rows. Only the kept states are stored.
+
+``rng`` is an int seed or a :class:`numpy.random.Generator`; the same seed
+gives the same chain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .potentials import Potential
+
+__all__ = ["Chain", "langevin", "mala", "metropolis", "euler_maruyama", "DivergenceError"]
+
+
+class DivergenceError(ValueError):
+    """A chain reached inf or NaN: the step is too large for the potential."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The output of a sampler.
+
+    Attributes
+    ----------
+    samples : ndarray, shape (n_kept, *x0.shape)
+        The kept states, in order.
+    acceptance_rate : ndarray, shape (n_chains,) (or () for a single chain)
+        Fraction of accepted proposals per chain over all ``n_steps``; ones
+        for the unadjusted Langevin algorithm.
+    final : ndarray, shape x0.shape
+        The state after the last step (kept or not).
+    """
+
+    samples: np.ndarray
+    acceptance_rate: np.ndarray
+    final: np.ndarray
+
+
+# --------------------------------------------------------------------------
+# validation shared by the samplers
+# --------------------------------------------------------------------------
+
+
+def _positive(value, name: str, hint: str = "") -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}{hint}")
+    return value
+
+
+def _count(value, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def _rng(rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _setup(potential, x0, n_steps, burn_in, thin):
+    if not isinstance(potential, Potential):
+        raise ValueError(f"potential must be a lib.Potential, got {type(potential).__name__}")
+    n_steps = _count(n_steps, "n_steps", 0)
+    burn_in = _count(burn_in, "burn_in", 0, n_steps)
+    thin = _count(thin, "thin", 1)
+    x = np.array(x0, dtype=float)  # a private copy: the chain moves it in place
+    batch = potential.batch_shape(x, "x0")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 must be finite (it contains inf or NaN)")
+    n_kept = len(range(burn_in, n_steps, thin))
+    samples = np.empty((n_kept,) + x.shape)
+    return x, batch, n_steps, burn_in, thin, samples
+
+
+def _diverged(x: np.ndarray, step_index: int, sampler: str, step_name: str, step_value: float,
+              potential: Potential) -> DivergenceError:
+    bad = np.argwhere(~np.isfinite(np.atleast_1d(x)))
+    chain = int(bad[0][0]) if bad.size else -1
+    return DivergenceError(
+        f"{sampler} diverged at step {step_index} (chain {chain} reached inf/NaN): "
+        f"{step_name}={step_value:g} is too large for the potential {potential.name!r}; use a smaller {step_name}"
+    )
+
+
+def _keep(samples, x, k, burn_in, thin):
+    # state x_{k+1} is states[k]; keep it if k >= burn_in and (k - burn_in) % thin == 0
+    if k >= burn_in and (k - burn_in) % thin == 0:
+        samples[(k - burn_in) // thin] = x
+
+
+# --------------------------------------------------------------------------
+# samplers
+# --------------------------------------------------------------------------
+
+
+def langevin(
+    potential: Potential,
+    x0,
+    *,
+    step: float,
+    n_steps: int,
+    temperature: float = 1.0,
+    rng: int | np.random.Generator | None = None,
+    burn_in: int = 0,
+    thin: int = 1,
+) -> Chain:
+    r"""Unadjusted Langevin algorithm (Euler-Maruyama for overdamped Langevin).
+
+    .. math:: x_{k+1} = x_k - h \nabla L(x_k) + \sqrt{2 T h}\, \xi_k,
+              \quad \xi_k \sim \mathcal N(0, I),
+
+    the discretization of ``dx = -grad L dt + sqrt(2T) dW`` with step ``h``.
+    Its stationary law approaches ``exp(-L/T)/Z`` as ``h -> 0``; at finite
+    ``h`` it is biased (see :func:`mala` for the exact correction).
+
+    Parameters
+    ----------
+    potential : Potential
+    x0 : array, shape (n_chains,) for 1-D potentials or (n_chains, d)
+        Starting states of the independent chains (a single state also works).
+    step : float
+        ``h > 0`` (time units).
+    n_steps : int
+        Number of steps ``>= 0``.
+    temperature : float
+        ``T > 0``.
+    rng, burn_in, thin : see the module docstring.
+
+    Returns
+    -------
+    Chain
+        ``acceptance_rate`` is all ones.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, and :class:`DivergenceError` (a ValueError) when a
+        chain reaches inf/NaN, naming the step and the chain.
+    """
+    h = _positive(step, "step")
+    T = _positive(temperature, "temperature")
+    x, batch, n_steps, burn_in, thin, samples = _setup(potential, x0, n_steps, burn_in, thin)
+    gen = _rng(rng)
+    noise_scale = math.sqrt(2.0 * T * h)
+    grad = np.empty_like(x)
+    work = np.empty_like(x)
+    noise = np.empty_like(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            potential.energy_and_grad_into(x, grad, None, work)
+            grad *= -h
+            x += grad                                  # x - h grad L(x)
+            gen.standard_normal(out=noise)
+            noise *= noise_scale
+            x += noise                                 # + sqrt(2 T h) xi
+            if not math.isfinite(np.add.reduce(x, axis=None)):
+                raise _diverged(x, k + 1, "langevin", "step", h, potential)
+            _keep(samples, x, k, burn_in, thin)
+    return Chain(samples, np.ones(batch), x)
+
+
+def mala(
+    potential: Potential,
+    x0,
+    *,
+    step: float,
+    n_steps: int,
+    temperature: float = 1.0,
+    rng: int | np.random.Generator | None = None,
+    burn_in: int = 0,
+    thin: int = 1,
+) -> Chain:
+    r"""Metropolis-adjusted Langevin algorithm.
+
+    Proposes the Langevin step ``y = x - h grad L(x) + sqrt(2 T h) xi`` and
+    accepts it with probability ``min(1, exp(log_alpha))``,
+
+    .. math:: \log\alpha = -\frac{L(y) - L(x)}{T}
+              - \frac{|x - y + h\nabla L(y)|^2 - |y - x + h\nabla L(x)|^2}{4 T h},
+
+    which makes ``exp(-L/T)/Z`` exactly stationary for every ``h``.
+    Arguments, returns and errors as in :func:`langevin`; ``acceptance_rate``
+    is the per-chain fraction of accepted proposals.
+    """
+    h = _positive(step, "step")
+    T = _positive(temperature, "temperature")
+    x, batch, n_steps, burn_in, thin, samples = _setup(potential, x0, n_steps, burn_in, thin)
+    gen = _rng(rng)
+    noise_scale = math.sqrt(2.0 * T * h)
+    vector = potential.dim > 1
+    # Buffers, reused every step: state, energy and gradient at x and at the proposal y.
+    energy_x, energy_y = np.empty(batch), np.empty(batch)
+    grad_x, grad_y = np.empty_like(x), np.empty_like(x)
+    y, xi, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    log_alpha, threshold = np.empty(batch), np.empty(batch)
+    accepted = np.zeros(batch, dtype=bool)
+    n_accepted = np.zeros(batch)
+    potential.energy_and_grad_into(x, grad_x, energy_x, work)
+    if not np.all(np.isfinite(energy_x)):
+        raise ValueError("the energy is not finite at x0")
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            gen.standard_normal(out=xi)
+            # y = x - h grad L(x) + s xi
+            np.multiply(grad_x, -h, out=y)
+            y += x
+            np.multiply(xi, noise_scale, out=work)
+            y += work
+            potential.energy_and_grad_into(y, grad_y, energy_y, work)
+            # Since y - x + h grad L(x) = s xi, the reverse-move residual is
+            # x - y + h grad L(y) = h (grad L(x) + grad L(y)) - s xi, and
+            # log alpha = -(L(y) - L(x))/T - (|h(gx + gy) - s xi|^2 - |s xi|^2) / (4 T h).
+            np.add(grad_x, grad_y, out=work)
+            work *= h
+            np.multiply(xi, noise_scale, out=xi)
+            work -= xi
+            if vector:
+                np.einsum("...i,...i->...", work, work, out=log_alpha)
+                np.einsum("...i,...i->...", xi, xi, out=threshold)
+                log_alpha -= threshold
+            else:
+                np.multiply(work, work, out=log_alpha)
+                np.multiply(xi, xi, out=threshold)
+                log_alpha -= threshold
+            log_alpha *= -1.0 / (4.0 * T * h)
+            np.subtract(energy_x, energy_y, out=threshold)
+            threshold *= 1.0 / T
+            log_alpha += threshold
+            # accept iff log u < log alpha with u ~ U(0,1), i.e. -E < log alpha with E ~ Exp(1)
+            gen.standard_exponential(out=threshold)
+            np.negative(threshold, out=threshold)
+            np.less(threshold, log_alpha, out=accepted)     # NaN log alpha rejects
+            n_accepted += accepted
+            mask = accepted[..., None] if vector else accepted
+            np.copyto(x, y, where=mask)
+            np.copyto(grad_x, grad_y, where=mask)
+            np.copyto(energy_x, energy_y, where=accepted)
+            if not math.isfinite(np.add.reduce(x, axis=None)):
+                raise _diverged(x, k + 1, "mala", "step", h, potential)
+            _keep(samples, x, k, burn_in, thin)
+    rate = n_accepted / n_steps if n_steps else np.zeros(batch)
+    return Chain(samples, rate, x)
+
+
+def metropolis(
+    potential: Potential,
+    x0,
+    *,
+    scale: float,
+    n_steps: int,
+    temperature: float = 1.0,
+    rng: int | np.random.Generator | None = None,
+    burn_in: int = 0,
+    thin: int = 1,
+) -> Chain:
+    r"""Random-walk Metropolis with Gaussian proposals.
+
+    Proposes ``y = x + scale * xi`` with ``xi ~ N(0, I)`` and accepts with
+    probability ``min(1, exp(-(L(y) - L(x)) / T))``; the proposal is
+    symmetric, so no correction term is needed. Arguments as in
+    :func:`langevin` with ``scale > 0`` (the proposal's standard deviation)
+    in place of ``step``.
+    """
+    s = _positive(scale, "scale")
+    T = _positive(temperature, "temperature")
+    x, batch, n_steps, burn_in, thin, samples = _setup(potential, x0, n_steps, burn_in, thin)
+    gen = _rng(rng)
+    vector = potential.dim > 1
+    energy_x = np.asarray(potential.energy_fn(x), dtype=float).reshape(batch)
+    if not np.all(np.isfinite(energy_x)):
+        raise ValueError("the energy is not finite at x0")
+    y = np.empty_like(x)
+    log_alpha, threshold = np.empty(batch), np.empty(batch)
+    accepted = np.zeros(batch, dtype=bool)
+    n_accepted = np.zeros(batch)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            gen.standard_normal(out=y)
+            y *= s
+            y += x
+            energy_y = potential.energy_fn(y)
+            np.subtract(energy_x, energy_y, out=log_alpha)
+            log_alpha *= 1.0 / T
+            gen.standard_exponential(out=threshold)
+            np.negative(threshold, out=threshold)
+            np.less(threshold, log_alpha, out=accepted)
+            n_accepted += accepted
+            np.copyto(x, y, where=accepted[..., None] if vector else accepted)
+            np.copyto(energy_x, energy_y, where=accepted)
+            _keep(samples, x, k, burn_in, thin)
+    rate = n_accepted / n_steps if n_steps else np.zeros(batch)
+    return Chain(samples, rate, x)
+
+
+def euler_maruyama(
+    drift: Callable[[np.ndarray], np.ndarray],
+    diffusion: Callable[[np.ndarray], np.ndarray] | float,
+    x0,
+    *,
+    dt: float,
+    n_steps: int,
+    rng: int | np.random.Generator | None = None,
+    burn_in: int = 0,
+    thin: int = 1,
+) -> np.ndarray:
+    r"""Euler-Maruyama for a general Itô SDE with diagonal noise.
+
+    .. math:: dx = a(x)\,dt + b(x)\,dW, \qquad
+              x_{k+1} = x_k + a(x_k)\,\Delta t + b(x_k) \sqrt{\Delta t}\, \xi_k .
+
+    Note that ``diffusion`` is the noise *amplitude* ``b`` (the coefficient
+    of ``dW``), not the diffusion coefficient ``D = b^2 / 2``; overdamped
+    Langevin at temperature ``T`` has ``b = sqrt(2 T)``.
+
+    Parameters
+    ----------
+    drift : callable
+        ``a(x)``, returns an array of x's shape.
+    diffusion : callable or float
+        ``b(x)`` elementwise (same shape as x, or broadcastable), or a constant.
+    x0 : array, any shape (each entry an independent coordinate or chain)
+    dt : float
+        Time step ``> 0``.
+    n_steps, rng, burn_in, thin : as for :func:`langevin`.
+
+    Returns
+    -------
+    ndarray, shape (n_kept, *x0.shape)
+        States ``x_k`` at times ``k dt`` for the kept ``k`` (``states[burn_in::thin]``
+        of ``x_1..x_{n_steps}``); the last row is the state at time
+        ``n_steps * dt`` when ``(n_steps - 1 - burn_in) % thin == 0``.
+    """
+    h = _positive(dt, "dt")
+    if not callable(drift):
+        raise ValueError("drift must be a callable a(x)")
+    constant_noise = not callable(diffusion)
+    if constant_noise:
+        b_const = float(diffusion)
+        if not (math.isfinite(b_const) and b_const >= 0):
+            raise ValueError(f"diffusion must be a callable b(x) or a non-negative number, got {diffusion}")
+    n_steps = _count(n_steps, "n_steps", 0)
+    burn_in = _count(burn_in, "burn_in", 0, n_steps)
+    thin = _count(thin, "thin", 1)
+    x = np.array(x0, dtype=float)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 must be finite (it contains inf or NaN)")
+    gen = _rng(rng)
+    samples = np.empty((len(range(burn_in, n_steps, thin)),) + x.shape)
+    sqrt_dt = math.sqrt(h)
+    noise = np.empty_like(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            a = drift(x)
+            gen.standard_normal(out=noise)
+            if constant_noise:
+                noise *= b_const * sqrt_dt
+            else:
+                noise *= diffusion(x)
+                noise *= sqrt_dt
+            x += a * h
+            x += noise
+            if not math.isfinite(np.add.reduce(x, axis=None)):
+                bad = np.argwhere(~np.isfinite(np.atleast_1d(x)))
+                raise DivergenceError(
+                    f"euler_maruyama diverged at step {k + 1} (entry {tuple(int(i) for i in bad[0])} "
+                    f"reached inf/NaN): dt={h:g} is too large for this drift/diffusion; use a smaller dt"
+                )
+            _keep(samples, x, k, burn_in, thin)
+    return samples
