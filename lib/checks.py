@@ -211,7 +211,7 @@ def check_expression(
     wrong = []
     for s in symbols:
         base = points[0]
-        moved = [dict(base, **{s: base[s] * f}) for f in (1.3, 1.7)]
+        moved = [{**base, s: base[s] * f} for f in (1.05, 1.1)]
         ra = [complex(sp.N(answer.subs(m), 30)) / complex(sp.N(expected.subs(m), 30)) for m in moved]
         r0 = complex(sp.N(answer.subs(base), 30)) / complex(sp.N(expected.subs(base), 30))
         if not np.allclose(ra, r0, rtol=1e-6):
@@ -267,3 +267,19 @@ def check_function(
 # Registered checkers, one section per chapter. Each checker takes the
 # student's answer and returns a CheckResult; it never prints the answer.
 # ----------------------------------------------------------------------------
+
+
+# --- Chapter 0: how every result is checked ----------------------------------
+@register("ch0-ex1", "normalizer of L = 2x^2 at T = 1/2")
+def _ch0_ex1(answer):
+    return check_number(answer, math.sqrt(math.pi) / 2, label="ch0-ex1", rtol=1e-3, what="Z")
+
+
+@register("ch0-ex2", "samples needed to resolve a 1% temperature error at |z| = 4")
+def _ch0_ex2(answer):
+    return check_number(answer, 2 * (4 / 0.01) ** 2, label="ch0-ex2", rtol=1e-2, what="the sample size")
+
+
+@register("ch0-ex4", "largest step with bias below 0.3 standard errors")
+def _ch0_ex4(answer):
+    return check_number(answer, 0.006, label="ch0-ex4", rtol=1e-2, what="the step h")

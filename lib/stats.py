@@ -129,6 +129,11 @@ class TVTest:
     level: float
     passed: bool
 
+    def __str__(self) -> str:
+        verdict = "consistent" if self.passed else "REJECTED"
+        return (f"TV distance {self.distance:.4f} vs threshold {self.threshold:.4f} "
+                f"(level {self.level:g}, n_eff {self.n_eff:.0f}, exact-sampler mean {self.expected:.4f}): {verdict}")
+
 
 def tv_test(
     samples: np.ndarray,

@@ -1,0 +1,133 @@
+"""The Fokker-Planck solver: closed forms, conservation properties (hypothesis) and validation."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lib
+
+
+def gaussian(grid, mean, var):
+    return np.exp(-((grid - mean) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
+
+
+def test_gibbs_density_of_quadratic_is_gaussian():
+    grid = np.linspace(-8, 8, 801)
+    p = lib.gibbs_density(lib.potentials.quadratic(2.0, center=1.0), grid, temperature=0.5)
+    assert np.sum(p) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(p, gaussian(grid, 1.0, 0.25), atol=1e-10)
+
+
+def test_ou_transition_density_closed_form():
+    """OU: N(m0, v0) at t=0 evolves to N(m0 e^{-at}, v0 e^{-2at} + T/a (1 - e^{-2at}))."""
+    a, T, m0, v0 = 1.5, 0.4, 2.0, 0.05
+    grid = np.linspace(-4, 5, 721)
+    dx = grid[1] - grid[0]
+    times = [0.1, 0.5, 2.0]
+    ps = lib.fokker_planck(lib.potentials.quadratic(a), grid, gaussian(grid, m0, v0), temperature=T, times=times)
+    for t, p in zip(times, ps):
+        exact = gaussian(grid, m0 * math.exp(-a * t), v0 * math.exp(-2 * a * t) + T / a * (1 - math.exp(-2 * a * t)))
+        l1 = np.abs(p - exact).sum() * dx
+        assert l1 < 2e-3, (t, l1)  # the scheme is O(dx^2); dx = 0.0125
+        # negative control: the same comparison at the wrong temperature fails
+        wrong = gaussian(grid, m0 * math.exp(-a * t), v0 * math.exp(-2 * a * t) + 2 * T / a * (1 - math.exp(-2 * a * t)))
+        assert np.abs(p - wrong).sum() * dx > 10 * l1
+
+
+def test_second_order_in_space():
+    a, T = 1.0, 1.0
+    errors = []
+    for m in (101, 201, 401):
+        grid = np.linspace(-6, 6, m)
+        p0 = gaussian(grid, 1.0, 0.3)
+        p = lib.fokker_planck(lib.potentials.quadratic(a), grid, p0, temperature=T, times=[0.4])[0]
+        exact = gaussian(grid, math.exp(-0.4), 0.3 * math.exp(-0.8) + (1 - math.exp(-0.8)))
+        errors.append(np.abs(p - exact).sum() * (grid[1] - grid[0]))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(orders > 1.8), orders
+
+
+def test_relaxes_to_gibbs_double_well():
+    U = lib.potentials.double_well()
+    grid = np.linspace(-2.5, 2.5, 201)
+    p0 = gaussian(grid, 2.0, 0.01)
+    p = lib.fokker_planck(U, grid, p0, temperature=0.3, times=[500.0])[0]
+    np.testing.assert_allclose(p, lib.gibbs_density(U, grid, temperature=0.3), atol=1e-9)
+
+
+def test_times_in_any_order():
+    U = lib.potentials.double_well()
+    grid = np.linspace(-2, 2, 81)
+    p0 = gaussian(grid, 1.0, 0.1)
+    a = lib.fokker_planck(U, grid, p0, temperature=0.5, times=[0.0, 0.3, 1.0])
+    b = lib.fokker_planck(U, grid, p0, temperature=0.5, times=[1.0, 0.0, 0.3])
+    np.testing.assert_allclose(a[[2, 0, 1]], b, atol=1e-13)
+    np.testing.assert_allclose(a[0] * (grid[1] - grid[0]), p0 / p0.sum(), atol=1e-15)
+
+
+coefficients = st.tuples(
+    st.floats(0.1, 2.0), st.floats(-2.0, 2.0), st.floats(-1.0, 1.0), st.floats(-1.0, 1.0)
+)
+
+
+def polynomial_potential(c4, c2, c1, c3):
+    x = sp.Symbol("x")
+    return lib.Potential.from_sympy(
+        sp.nsimplify(c4) * x**4 + sp.nsimplify(c3) * x**3 + sp.nsimplify(c2) * x**2 + sp.nsimplify(c1) * x, x
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    coefs=coefficients,
+    temperature=st.floats(0.05, 3.0),
+    seed=st.integers(0, 2**16),
+    t=st.floats(0.0, 50.0),
+)
+def test_mass_positivity_and_gibbs_fixed_point(coefs, temperature, seed, t):
+    U = polynomial_potential(*coefs)
+    grid = np.linspace(-2.0, 2.0, 61)
+    dx = grid[1] - grid[0]
+    p0 = np.random.default_rng(seed).random(grid.size) ** 3
+    p = lib.fokker_planck(U, grid, p0, temperature=temperature, times=[t])[0]
+    assert np.all(p >= 0)
+    assert p.sum() * dx == pytest.approx(1.0, abs=1e-10)
+    gibbs = lib.gibbs_density(U, grid, temperature=temperature)
+    stay = lib.fokker_planck(U, grid, gibbs, temperature=temperature, times=[t])[0]
+    np.testing.assert_allclose(stay, gibbs, rtol=1e-8, atol=1e-12 * gibbs.max())
+    Q = lib.generator_matrix(U, grid, temperature=temperature)
+    np.testing.assert_allclose(Q.sum(axis=0), 0.0, atol=1e-9 * np.abs(Q).max())
+    assert np.all(Q - np.diag(np.diag(Q)) >= 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(temperature=0.0), "temperature"),
+        (dict(grid=np.array([0.0, 1.0, 0.5])), "increasing"),
+        (dict(grid=np.array([0.0, 0.1, 0.3, 0.4])), "uniform"),
+        (dict(p0=-np.ones(11)), "non-negative"),
+        (dict(p0=np.full(11, np.nan)), "finite"),
+        (dict(p0=np.zeros(11)), "positive mass"),
+        (dict(p0=np.ones(5)), "shape"),
+        (dict(times=[-1.0]), "times"),
+    ],
+)
+def test_fokker_planck_validation(kwargs, match):
+    args = dict(grid=np.linspace(-1, 1, 11), p0=np.ones(11), temperature=1.0, times=[1.0])
+    args.update(kwargs)
+    if args["grid"].size != 11 and "p0" not in kwargs:
+        args["p0"] = np.ones(args["grid"].size)
+    with pytest.raises(ValueError, match=match):
+        lib.fokker_planck(lib.potentials.double_well(), args.pop("grid"), args.pop("p0"), **args)
+
+
+def test_gibbs_density_validation():
+    with pytest.raises(ValueError, match="temperature"):
+        lib.gibbs_density(lib.potentials.double_well(), np.linspace(-1, 1, 5), temperature=-1)
+    with pytest.raises(ValueError, match="1-D potential"):
+        lib.gibbs_density(lib.potentials.quadratic(np.eye(2)), np.linspace(-1, 1, 5))
