@@ -106,6 +106,23 @@ def _diverged(x: np.ndarray, step_index: int, sampler: str, step_name: str, step
     )
 
 
+# Chains are updated block by block: a block's working set (about ten arrays of
+# _BLOCK_ELEMENTS doubles) stays in the CPU cache for the ~25 array operations of a
+# step, which makes a MALA step on 10^6 chains about twice as fast as whole-array
+# operations. The random numbers are drawn block by block too, so a chain depends
+# on the seed and on the number of chains, as before.
+_BLOCK_ELEMENTS = 16384
+
+
+def _blocks(x: np.ndarray, batch: tuple) -> list:
+    """Index objects cutting the batch of chains into cache-sized blocks."""
+    if not batch:
+        return [...]
+    per_row = max(1, x.size // max(batch[0], 1))
+    rows = max(1, _BLOCK_ELEMENTS // per_row)
+    return [slice(lo, lo + rows) for lo in range(0, batch[0], rows)]
+
+
 def _keep(samples, x, k, burn_in, thin):
     # state x_{k+1} is states[k]; keep it if k >= burn_in and (k - burn_in) % thin == 0
     if k >= burn_in and (k - burn_in) % thin == 0:
@@ -166,17 +183,20 @@ def langevin(
     x, batch, n_steps, burn_in, thin, samples = _setup(potential, x0, n_steps, burn_in, thin)
     gen = _rng(rng)
     noise_scale = math.sqrt(2.0 * T * h)
-    grad = np.empty_like(x)
-    work = np.empty_like(x)
-    noise = np.empty_like(x)
+    blocks = _blocks(x, batch)
+    block_shape = x[blocks[0]].shape
+    grad, work, noise = (np.empty(block_shape) for _ in range(3))
+    views = [(x[b],) + tuple(buf[: x[b].shape[0]] if batch else buf for buf in (grad, work, noise))
+             for b in blocks]
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
-            potential.energy_and_grad_into(x, grad, None, work)
-            grad *= -h
-            x += grad                                  # x - h grad L(x)
-            gen.standard_normal(out=noise)
-            noise *= noise_scale
-            x += noise                                 # + sqrt(2 T h) xi
+            for xb, grad_b, work_b, noise_b in views:
+                potential.energy_and_grad_into(xb, grad_b, None, work_b)
+                grad_b *= -h
+                xb += grad_b                           # x - h grad L(x)
+                gen.standard_normal(out=noise_b)
+                noise_b *= noise_scale
+                xb += noise_b                          # + sqrt(2 T h) xi
             if not math.isfinite(np.add.reduce(x, axis=None)):
                 raise _diverged(x, k + 1, "langevin", "step", h, potential)
             _keep(samples, x, k, burn_in, thin)
@@ -212,53 +232,63 @@ def mala(
     gen = _rng(rng)
     noise_scale = math.sqrt(2.0 * T * h)
     vector = potential.dim > 1
-    # Buffers, reused every step: state, energy and gradient at x and at the proposal y.
-    energy_x, energy_y = np.empty(batch), np.empty(batch)
-    grad_x, grad_y = np.empty_like(x), np.empty_like(x)
-    y, xi, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
-    log_alpha, threshold = np.empty(batch), np.empty(batch)
-    accepted = np.zeros(batch, dtype=bool)
+    # Per chain: the state and its energy and gradient (kept, so each step evaluates
+    # the potential once, at the proposal), and the acceptance count.
+    energy_x, grad_x = np.empty(batch), np.empty_like(x)
     n_accepted = np.zeros(batch)
-    potential.energy_and_grad_into(x, grad_x, energy_x, work)
+    potential.energy_and_grad_into(x, grad_x, energy_x, np.empty_like(x))
     if not np.all(np.isfinite(energy_x)):
         raise ValueError("the energy is not finite at x0")
+    # Per block: scratch reused by every block and every step.
+    blocks = _blocks(x, batch)
+    state_shape, scalar_shape = x[blocks[0]].shape, energy_x[blocks[0]].shape
+    y, grad_y, xi, work = (np.empty(state_shape) for _ in range(4))
+    energy_y, log_ratio, threshold = (np.empty(scalar_shape) for _ in range(3))
+    accepted = np.empty(scalar_shape, dtype=bool)
+
+    def cut(buf, rows):
+        return buf[:rows] if batch else buf
+
+    views = []
+    for b in blocks:
+        rows = x[b].shape[0] if batch else 0
+        views.append((x[b], grad_x[b], energy_x[b], n_accepted[b])
+                     + tuple(cut(buf, rows) for buf in (y, grad_y, xi, work, energy_y, log_ratio,
+                                                        threshold, accepted)))
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
-            gen.standard_normal(out=xi)
-            # y = x - h grad L(x) + s xi
-            np.multiply(grad_x, -h, out=y)
-            y += x
-            np.multiply(xi, noise_scale, out=work)
-            y += work
-            potential.energy_and_grad_into(y, grad_y, energy_y, work)
-            # Since y - x + h grad L(x) = s xi, the reverse-move residual is
-            # x - y + h grad L(y) = h (grad L(x) + grad L(y)) - s xi, and
-            # log alpha = -(L(y) - L(x))/T - (|h(gx + gy) - s xi|^2 - |s xi|^2) / (4 T h).
-            np.add(grad_x, grad_y, out=work)
-            work *= h
-            np.multiply(xi, noise_scale, out=xi)
-            work -= xi
-            if vector:
-                np.einsum("...i,...i->...", work, work, out=log_alpha)
-                np.einsum("...i,...i->...", xi, xi, out=threshold)
-                log_alpha -= threshold
-            else:
-                np.multiply(work, work, out=log_alpha)
-                np.multiply(xi, xi, out=threshold)
-                log_alpha -= threshold
-            log_alpha *= -1.0 / (4.0 * T * h)
-            np.subtract(energy_x, energy_y, out=threshold)
-            threshold *= 1.0 / T
-            log_alpha += threshold
-            # accept iff log u < log alpha with u ~ U(0,1), i.e. -E < log alpha with E ~ Exp(1)
-            gen.standard_exponential(out=threshold)
-            np.negative(threshold, out=threshold)
-            np.less(threshold, log_alpha, out=accepted)     # NaN log alpha rejects
-            n_accepted += accepted
-            mask = accepted[..., None] if vector else accepted
-            np.copyto(x, y, where=mask)
-            np.copyto(grad_x, grad_y, where=mask)
-            np.copyto(energy_x, energy_y, where=accepted)
+            for xb, gx, ex, count, yb, gy, noise, w, ey, nla, thr, acc in views:
+                gen.standard_normal(out=noise)
+                noise *= noise_scale                       # s xi, s = sqrt(2 T h)
+                np.multiply(gx, -h, out=yb)
+                yb += xb
+                yb += noise                                # y = x - h grad L(x) + s xi
+                potential.energy_and_grad_into(yb, gy, ey, w)
+                # Since y - x + h grad L(x) = s xi, the reverse-move residual is
+                # x - y + h grad L(y) = h (gx + gy) - s xi, and
+                # -log alpha = (|h(gx + gy) - s xi|^2 - |s xi|^2) / (4 T h) + (L(y) - L(x)) / T.
+                np.add(gx, gy, out=w)
+                w *= h
+                w -= noise
+                if vector:
+                    np.einsum("...i,...i->...", w, w, out=nla)
+                    np.einsum("...i,...i->...", noise, noise, out=thr)
+                else:
+                    np.multiply(w, w, out=nla)
+                    np.multiply(noise, noise, out=thr)
+                nla -= thr
+                nla *= 1.0 / (4.0 * T * h)
+                np.subtract(ey, ex, out=thr)
+                thr *= 1.0 / T
+                nla += thr
+                # accept iff u < alpha, u ~ U(0,1), i.e. E > -log alpha with E ~ Exp(1);
+                # a NaN -log alpha (overflow) compares False: rejected
+                gen.standard_exponential(out=thr)
+                np.greater(thr, nla, out=acc)
+                count += acc
+                np.copyto(xb, yb, where=acc[..., None] if vector else acc)
+                np.copyto(gx, gy, where=acc[..., None] if vector else acc)
+                np.copyto(ex, ey, where=acc)
             if not math.isfinite(np.add.reduce(x, axis=None)):
                 raise _diverged(x, k + 1, "mala", "step", h, potential)
             _keep(samples, x, k, burn_in, thin)

@@ -211,3 +211,68 @@ def test_euler_maruyama_validation_and_divergence():
         lib.euler_maruyama(lambda x: -x, -1.0, np.zeros(3), dt=0.1, n_steps=3)
     with pytest.raises(lib.DivergenceError, match="dt=0.5 is too large"):
         lib.euler_maruyama(lambda x: -x**3, 1.0, np.full(3, 10.0), dt=0.5, n_steps=100, rng=0)
+
+
+# --------------------------------------------------------------------------
+# property tests of the input validation
+# --------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+bad_positive = st.one_of(
+    st.floats(max_value=0.0, allow_nan=False), st.just(float("nan")), st.just(float("inf"))
+)
+samplers = st.sampled_from(["langevin", "mala", "metropolis"])
+
+
+def call(sampler, x0, **overrides):
+    args = dict(n_steps=3, temperature=1.0, rng=0)
+    args["scale" if sampler == "metropolis" else "step"] = 0.1
+    args.update(overrides)
+    return getattr(lib, sampler)(lib.potentials.double_well(), x0, **args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sampler=samplers, value=bad_positive, which=st.sampled_from(["step", "temperature"]))
+def test_property_non_positive_or_non_finite_parameters_rejected(sampler, value, which):
+    name = "scale" if (which == "step" and sampler == "metropolis") else which
+    with pytest.raises(ValueError, match=name):
+        call(sampler, np.zeros(3), **{name: value})
+
+
+@settings(max_examples=60, deadline=None)
+@given(sampler=samplers, n_steps=st.integers(0, 20), data=st.data())
+def test_property_burn_in_and_thin_ranges(sampler, n_steps, data):
+    burn_in = data.draw(st.integers(-5, 30))
+    thin = data.draw(st.integers(-2, 5))
+    if 0 <= burn_in <= n_steps and thin >= 1:
+        chain = call(sampler, np.zeros(2), n_steps=n_steps, burn_in=burn_in, thin=thin)
+        assert chain.samples.shape == (len(range(burn_in, n_steps, thin)), 2)
+    else:
+        with pytest.raises(ValueError, match="burn_in|thin"):
+            call(sampler, np.zeros(2), n_steps=n_steps, burn_in=burn_in, thin=thin)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sampler=samplers, shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), dim=st.integers(1, 3))
+def test_property_x0_shape_must_fit_dimension(sampler, shape, dim):
+    U = lib.potentials.double_well() if dim == 1 else lib.potentials.quadratic(np.eye(dim))
+    x0 = np.zeros(shape)
+    fits = (dim == 1 and len(shape) == 1) or (dim > 1 and len(shape) in (1, 2) and shape[-1] == dim)
+    args = dict(n_steps=2, rng=0)
+    args["scale" if sampler == "metropolis" else "step"] = 0.1
+    if fits:
+        chain = getattr(lib, sampler)(U, x0, **args)
+        assert chain.final.shape == x0.shape
+    else:
+        with pytest.raises(ValueError, match="x0"):
+            getattr(lib, sampler)(U, x0, **args)
+
+
+@settings(max_examples=30, deadline=None)
+@given(sampler=samplers, position=st.integers(0, 3), bad=st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_property_non_finite_x0_rejected(sampler, position, bad):
+    x0 = np.zeros(4)
+    x0[position] = bad
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        call(sampler, x0)
