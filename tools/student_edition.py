@@ -16,6 +16,9 @@ crashes on gated ``solution-start``/``solution-end`` blocks (sphinx-exercise iss
 downloadable notebook. So the script copies the book's sources to
 ``_build/student/src/``, deletes the solutions there, builds that copy, and finally
 scans every file of the output for solution text (it fails if any survives).
+Notebooks that the teacher's build (``jupyter-book build .``) already executed keep
+their outputs (solution cells are self-contained, so removing them changes no other
+output) and are not run again.
 
 Conventions the chapters follow (enforced by tests/test_notebook_format.py): a
 solution is a markdown cell of its own that starts with a ``{solution}``
@@ -93,6 +96,21 @@ def solution_fingerprints(removed: list[str]) -> list[str]:
     return prints
 
 
+def _executed_copy(path: pathlib.Path) -> dict | None:
+    """The notebook with the outputs of the teacher's build, if its cache has them."""
+    cache_dir = ROOT / "_build" / ".jupyter_cache"
+    if not cache_dir.exists():
+        return None
+    import nbformat
+    from jupyter_cache import get_cache
+
+    try:
+        _, merged = get_cache(cache_dir).merge_match_into_notebook(nbformat.read(path, as_version=4))
+    except KeyError:  # no cached execution of this exact code
+        return None
+    return json.loads(nbformat.writes(merged))
+
+
 def make_sources() -> list[str]:
     """Write the stripped copy of the book to OUT/src and the notebooks to OUT/notebooks."""
     src = OUT / "src"
@@ -104,13 +122,20 @@ def make_sources() -> list[str]:
         shutil.rmtree(notebooks)
     notebooks.mkdir(parents=True)
     removed_all: list[str] = []
+    pre_executed: list[str] = []
     for path in sorted((ROOT / "chapters").iterdir()):
         target = src / "chapters" / path.name
         if path.suffix == ".ipynb":
             nb, removed = strip_notebook(json.loads(path.read_text()))
             text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+            (notebooks / path.name).write_text(text)  # the hand-out: no outputs
+            executed = _executed_copy(path)
+            if executed is not None:
+                # the teacher's build already ran this notebook: reuse its outputs
+                nb, _ = strip_notebook(executed)
+                text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+                pre_executed.append(f"chapters/{path.name}")
             target.write_text(text)
-            (notebooks / path.name).write_text(text)
             removed_all += removed
         elif path.suffix == ".md":
             text, removed = strip_markdown(path.read_text())
@@ -120,8 +145,11 @@ def make_sources() -> list[str]:
             shutil.copy2(path, target)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["title"] = f"{config['title']} (student edition)"
-    # share the main build's execution cache: notebooks whose code is unchanged are not re-run
-    config.setdefault("execute", {})["cache"] = str(ROOT / "_build" / ".jupyter_cache")
+    # Notebooks the teacher's build executed keep its outputs and are not run again;
+    # any other notebook is executed (sharing the teacher's cache).
+    execute = config.setdefault("execute", {})
+    execute["cache"] = str(ROOT / "_build" / ".jupyter_cache")
+    execute["exclude_patterns"] = list(execute.get("exclude_patterns") or []) + pre_executed
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copy2(ROOT / "_toc.yml", src / "_toc.yml")
     return solution_fingerprints(removed_all)
