@@ -8,9 +8,18 @@ book (not listed in `_toc.yml`) are skipped here and flagged by
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import yaml
+
+# One BLAS thread per process: the notebooks' small dense linear algebra (matrix
+# exponentials, eigenvalues) is fastest single-threaded, and on a 2-core machine
+# threads of concurrent kernels only fight. Kernels started by nbval and by the
+# book build inherit this.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = pathlib.Path(__file__).resolve().parent
 

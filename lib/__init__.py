@@ -14,7 +14,7 @@ Submodules: potentials, samplers, fokker_planck, stats, symbolic, plotting,
 widgets, checks.
 """
 
-from . import checks, potentials, stats, symbolic
+from . import checks, discrete, partition, potentials, stats, symbolic
 from .fokker_planck import fokker_planck, generator_matrix, gibbs_density
 from .potentials import Potential
 from .samplers import Chain, DivergenceError, euler_maruyama, langevin, mala, metropolis
@@ -34,6 +34,8 @@ __all__ = [
     "stats",
     "symbolic",
     "checks",
+    "discrete",
+    "partition",
     "plotting",
     "widgets",
 ]

@@ -8,7 +8,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .stats import histogram_density
+from .stats import cell_edges, histogram_density
 
 __all__ = ["COLORS", "use_style", "hist_vs_density", "new_axes"]
 
@@ -86,8 +86,8 @@ def hist_vs_density(
         _, ax = plt.subplots()
     grid = np.asarray(grid, dtype=float)
     hist = histogram_density(samples, grid)
-    width = grid[1] - grid[0]
-    ax.bar(grid, hist, width=width, color=COLORS["samples"], alpha=0.45, label=sample_label, linewidth=0)
+    # one filled step patch, much faster to draw than a bar per cell (matters in widgets)
+    ax.stairs(hist, cell_edges(grid), fill=True, color=COLORS["samples"], alpha=0.45, label=sample_label)
     densities = [density] if isinstance(density, np.ndarray) and np.ndim(density) == 1 else list(density)
     labels = [density_label] if isinstance(density_label, str) else list(density_label)
     if density_color is None:

@@ -98,10 +98,13 @@ def _setup(potential, x0, n_steps, burn_in, thin):
 
 def _diverged(x: np.ndarray, step_index: int, sampler: str, step_name: str, step_value: float,
               potential: Potential) -> DivergenceError:
-    bad = np.argwhere(~np.isfinite(np.atleast_1d(x)))
-    chain = int(bad[0][0]) if bad.size else -1
+    flat = np.atleast_1d(x)
+    bad = np.argwhere(~np.isfinite(flat))
+    # The check fires when the sum over chains overflows, possibly before any one
+    # chain is infinite: then name the chain that is furthest out.
+    chain = int(bad[0][0]) if bad.size else int(np.unravel_index(np.argmax(np.abs(flat)), flat.shape)[0])
     return DivergenceError(
-        f"{sampler} diverged at step {step_index} (chain {chain} reached inf/NaN): "
+        f"{sampler} diverged at step {step_index} (chain {chain} ran off to inf/NaN): "
         f"{step_name}={step_value:g} is too large for the potential {potential.name!r}; use a smaller {step_name}"
     )
 
@@ -414,10 +417,12 @@ def euler_maruyama(
             x += a * h
             x += noise
             if not math.isfinite(np.add.reduce(x, axis=None)):
-                bad = np.argwhere(~np.isfinite(np.atleast_1d(x)))
+                flat = np.atleast_1d(x)
+                bad = np.argwhere(~np.isfinite(flat))
+                entry = bad[0] if bad.size else np.unravel_index(np.argmax(np.abs(flat)), flat.shape)
                 raise DivergenceError(
-                    f"euler_maruyama diverged at step {k + 1} (entry {tuple(int(i) for i in bad[0])} "
-                    f"reached inf/NaN): dt={h:g} is too large for this drift/diffusion; use a smaller dt"
+                    f"euler_maruyama diverged at step {k + 1} (entry {tuple(int(i) for i in entry)} "
+                    f"ran off to inf/NaN): dt={h:g} is too large for this drift/diffusion; use a smaller dt"
                 )
             _keep(samples, x, k, burn_in, thin)
     return samples

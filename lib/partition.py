@@ -1,0 +1,376 @@
+r"""Estimators of the normalizer ``Z = int exp(score(y)) dy`` on ``R^d``.
+
+The chapter on the continuous softmax compares three ways to compute
+
+.. math:: Z = \int_{\mathbb R^d} e^{\mathrm{score}(y)}\,\mathrm dy ,
+          \qquad \mathrm{score}(y) = -L(y)/T ,
+
+* :func:`grid_normalizer`: the tensor-product midpoint rule with ``m`` nodes
+  per axis on the box ``[-R, R]^d``; it costs ``m**d`` evaluations of the
+  score (the curse of dimension).
+* :func:`monte_carlo_normalizer`: naive Monte Carlo with uniform draws on the
+  same box, ``Z ~ (2R)^d mean(exp(score(U)))``.
+* :func:`importance_normalizer`: importance sampling with a Gaussian proposal
+  ``q = N(mu, s^2 I)``, ``Z ~ mean(exp(score(Y)) / q(Y))``.
+
+The Monte Carlo estimators return a :class:`NormalizerEstimate` with the
+standard error of the run, ``std(w) / sqrt(n)`` of the weights ``w``. For the
+standard Gaussian target ``exp(-|y|^2 / 2)`` the exact relative variances of
+the weights are given by :func:`gaussian_is_relative_variance` and
+:func:`uniform_mc_relative_variance`; both grow exponentially with ``d``.
+
+A score is a callable ``log_weight(y)`` taking states of shape ``(n, d)`` and
+returning shape ``(n,)`` (for ``d = 1`` it also receives ``(n, 1)``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "GridEstimate",
+    "NormalizerEstimate",
+    "grid_normalizer",
+    "monte_carlo_normalizer",
+    "importance_normalizer",
+    "gaussian_is_relative_variance",
+    "uniform_mc_relative_variance",
+]
+
+LogWeight = Callable[[np.ndarray], np.ndarray]
+
+
+# --------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------
+
+
+def _dim(dim) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    return int(dim)
+
+
+def _count(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _positive(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}")
+    return value
+
+
+def _callable(log_weight) -> LogWeight:
+    if not callable(log_weight):
+        raise ValueError(f"log_weight must be a callable y -> score(y), got {type(log_weight).__name__}")
+    return log_weight
+
+
+def _evaluate(log_weight: LogWeight, y: np.ndarray) -> np.ndarray:
+    values = np.asarray(log_weight(y), dtype=float)
+    if values.shape != (y.shape[0],):
+        values = np.broadcast_to(values, (y.shape[0],))
+    if np.any(np.isnan(values)) or np.any(values == np.inf):
+        raise ValueError("log_weight returned NaN or +inf: the score must be finite (or -inf)")
+    return values
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    top = float(values.max())
+    if top == -np.inf:
+        return -np.inf
+    return top + math.log(float(np.exp(values - top).sum()))
+
+
+# --------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridEstimate:
+    """Result of :func:`grid_normalizer`.
+
+    Attributes
+    ----------
+    value : float
+        The midpoint-rule estimate of ``Z`` (``inf`` if it overflows a float).
+    n_points : int
+        Number of score evaluations, ``m**d``.
+    spacing : float
+        Node spacing ``2R/m`` per axis.
+    log_value : float
+        ``log`` of the estimate, finite even when ``value`` overflows.
+    """
+
+    value: float
+    n_points: int
+    spacing: float
+    log_value: float
+
+    def relative_error(self, exact: float) -> float:
+        """``|value - exact| / exact``."""
+        return abs(self.value - exact) / abs(exact)
+
+
+@dataclass(frozen=True)
+class NormalizerEstimate:
+    """A Monte Carlo estimate of ``Z`` with the run's own standard error.
+
+    Attributes
+    ----------
+    value : float
+        ``mean(w)``, the estimate of ``Z`` (unbiased).
+    standard_error : float
+        ``std(w) / sqrt(n)`` (sample standard deviation, ddof=1).
+    n_samples : int
+        ``n``.
+    relative_variance : float
+        Sample estimate of ``Var(w) / Z^2``; the relative standard error is
+        ``sqrt(relative_variance / n)``. When the true variance is huge or
+        infinite this sample value underestimates it badly.
+    max_weight_fraction : float
+        ``max(w) / sum(w)``: close to 1 means one draw carries the estimate.
+    """
+
+    value: float
+    standard_error: float
+    n_samples: int
+    relative_variance: float
+    max_weight_fraction: float
+
+    @property
+    def relative_standard_error(self) -> float:
+        """``standard_error / value``."""
+        return self.standard_error / self.value if self.value > 0 else math.inf
+
+    def z_score(self, exact: float) -> float:
+        """``(value - exact) / standard_error``: about N(0, 1) if the variance is finite."""
+        return float((self.value - exact) / self.standard_error)
+
+    def agrees_with(self, exact: float, *, z: float = 4.0) -> bool:
+        """``|value - exact| <= z * standard_error``."""
+        return abs(self.value - exact) <= z * self.standard_error
+
+
+def _estimate(log_w: np.ndarray) -> NormalizerEstimate:
+    n = log_w.size
+    top = float(log_w.max())
+    if top == -np.inf:
+        return NormalizerEstimate(0.0, 0.0, n, math.inf, math.nan)
+    scaled = np.exp(log_w - top)                 # weights / exp(top), in (0, 1]
+    mean = float(scaled.mean())
+    std = float(scaled.std(ddof=1)) if n > 1 else math.inf
+    scale = math.exp(top)
+    value = mean * scale
+    return NormalizerEstimate(
+        value=value,
+        standard_error=std * scale / math.sqrt(n),
+        n_samples=n,
+        relative_variance=(std / mean) ** 2,
+        max_weight_fraction=float(1.0 / scaled.sum()),
+    )
+
+
+# --------------------------------------------------------------------------
+# estimators
+# --------------------------------------------------------------------------
+
+
+def grid_normalizer(
+    log_weight: LogWeight,
+    dim: int,
+    *,
+    m: int,
+    half_width: float,
+    chunk: int = 1 << 18,
+) -> GridEstimate:
+    r"""Tensor-product midpoint rule for ``Z`` on the box ``[-R, R]^d``.
+
+    .. math:: Z \approx h^d \sum_{i_1, \dots, i_d = 1}^{m}
+              e^{\mathrm{score}(y_{i_1}, \dots, y_{i_d})},
+              \qquad y_i = -R + (i - \tfrac12) h,\quad h = 2R/m .
+
+    The ``m**d`` nodes are visited in chunks of ``chunk`` points, so the
+    memory use is ``O(chunk * d)`` whatever the dimension; the sum is a
+    running log-sum-exp, so large scores do not overflow.
+
+    Parameters
+    ----------
+    log_weight : callable
+        ``score(y)`` for states of shape ``(n, d)``, returning shape ``(n,)``.
+    dim : int
+        ``d >= 1``.
+    m : int
+        Nodes per axis, ``>= 1``.
+    half_width : float
+        ``R > 0``; the mass outside the box is lost (truncation error).
+    chunk : int
+        Points per evaluation batch, ``>= 1``.
+
+    Returns
+    -------
+    GridEstimate
+    """
+    log_weight = _callable(log_weight)
+    d = _dim(dim)
+    m = _count(m, "m", 1)
+    R = _positive(half_width, "half_width")
+    chunk = _count(chunk, "chunk", 1)
+    h = 2.0 * R / m
+    nodes = -R + (np.arange(m) + 0.5) * h
+    n_points = m**d
+    strides = [m ** (d - 1 - k) for k in range(d)]
+    total = -np.inf
+    for start in range(0, n_points, chunk):
+        index = np.arange(start, min(start + chunk, n_points))
+        y = np.empty((index.size, d))
+        for k in range(d):
+            y[:, k] = nodes[(index // strides[k]) % m]
+        total = np.logaddexp(total, _logsumexp(_evaluate(log_weight, y)))
+    log_value = float(total + d * math.log(h))
+    value = math.exp(log_value) if log_value < 709.0 else math.inf
+    return GridEstimate(value, n_points, h, log_value)
+
+
+def monte_carlo_normalizer(
+    log_weight: LogWeight,
+    dim: int,
+    *,
+    n: int,
+    half_width: float,
+    rng: int | np.random.Generator | None = None,
+) -> NormalizerEstimate:
+    r"""Naive Monte Carlo: uniform draws on ``[-R, R]^d``.
+
+    .. math:: \hat Z = \frac1n \sum_{k=1}^n w_k, \qquad
+              w_k = (2R)^d\, e^{\mathrm{score}(U_k)},\quad U_k \sim \mathrm{Unif}[-R, R]^d .
+
+    It is unbiased for the mass inside the box; its relative variance is
+    ``(2R)^d int_box p^2 - 1`` for the normalized target ``p`` on the box
+    (see :func:`uniform_mc_relative_variance`), exponential in ``d``.
+
+    Parameters
+    ----------
+    log_weight : callable
+        ``score(y)``, states of shape ``(n, d)`` to shape ``(n,)``.
+    dim : int
+        ``d >= 1``.
+    n : int
+        Number of draws, ``>= 2``.
+    half_width : float
+        ``R > 0``.
+    rng : int, Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    NormalizerEstimate
+    """
+    log_weight = _callable(log_weight)
+    d = _dim(dim)
+    n = _count(n, "n", 2)
+    R = _positive(half_width, "half_width")
+    gen = np.random.default_rng(rng)
+    y = gen.uniform(-R, R, size=(n, d))
+    log_w = _evaluate(log_weight, y) + d * math.log(2.0 * R)
+    return _estimate(log_w)
+
+
+def importance_normalizer(
+    log_weight: LogWeight,
+    dim: int,
+    *,
+    n: int,
+    scale: float,
+    mean: float | np.ndarray = 0.0,
+    rng: int | np.random.Generator | None = None,
+) -> NormalizerEstimate:
+    r"""Importance sampling with the Gaussian proposal ``q = N(mu, s^2 I)``.
+
+    .. math:: \hat Z = \frac1n \sum_{k=1}^n \frac{e^{\mathrm{score}(Y_k)}}{q(Y_k)},
+              \qquad Y_k \sim q .
+
+    Unbiased whenever ``q > 0`` where the target is; its variance is finite
+    only if ``int p^2 / q < inf`` (for the standard Gaussian target: ``s^2 >
+    1/2``, see :func:`gaussian_is_relative_variance`).
+
+    Parameters
+    ----------
+    log_weight : callable
+        ``score(y)``, states of shape ``(n, d)`` to shape ``(n,)``.
+    dim : int
+        ``d >= 1``.
+    n : int
+        Number of draws, ``>= 2``.
+    scale : float
+        Proposal standard deviation ``s > 0`` per axis.
+    mean : float or array (d,)
+        Proposal mean ``mu``.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    NormalizerEstimate
+    """
+    log_weight = _callable(log_weight)
+    d = _dim(dim)
+    n = _count(n, "n", 2)
+    s = _positive(scale, "scale")
+    mu = np.broadcast_to(np.asarray(mean, dtype=float), (d,))
+    if not np.all(np.isfinite(mu)):
+        raise ValueError("mean must be finite")
+    gen = np.random.default_rng(rng)
+    xi = gen.standard_normal((n, d))
+    y = mu + s * xi
+    log_q = -0.5 * np.einsum("ij,ij->i", xi, xi) - d * math.log(s * math.sqrt(2.0 * math.pi))
+    return _estimate(_evaluate(log_weight, y) - log_q)
+
+
+# --------------------------------------------------------------------------
+# exact relative variances for the standard Gaussian target exp(-|y|^2/2)
+# --------------------------------------------------------------------------
+
+
+def gaussian_is_relative_variance(dim: int, scale: float) -> float:
+    r"""``Var(w)/Z^2`` of :func:`importance_normalizer` for the target ``exp(-|y|^2/2)``.
+
+    With the proposal ``N(0, s^2 I)`` the weights' second moment factorizes
+    over the axes:
+
+    .. math:: \frac{\mathbb E_q[w^2]}{Z^2} = \Big(\frac{s^2}{\sqrt{2 s^2 - 1}}\Big)^d
+              \quad (s^2 > 1/2), \qquad \text{else } \infty .
+
+    Returns ``(s^2 / sqrt(2 s^2 - 1))**d - 1`` (``inf`` when ``s^2 <= 1/2``).
+    """
+    d = _dim(dim)
+    s = _positive(scale, "scale")
+    if 2 * s * s <= 1:
+        return math.inf
+    return math.expm1(d * math.log(s * s / math.sqrt(2 * s * s - 1)))
+
+
+def uniform_mc_relative_variance(dim: int, half_width: float) -> float:
+    r"""``Var(w)/Z_R^2`` of :func:`monte_carlo_normalizer` for the target ``exp(-|y|^2/2)``.
+
+    ``Z_R = (sqrt(2 pi) erf(R/sqrt 2))^d`` is the mass in the box and
+    ``int_box exp(-|y|^2) = (sqrt(pi) erf(R))^d``, so
+
+    .. math:: \frac{\mathbb E[w^2]}{Z_R^2} - 1 = \Big(\frac{2R\,\sqrt\pi\,\mathrm{erf}(R)}
+              {2\pi\,\mathrm{erf}(R/\sqrt2)^2}\Big)^d - 1 .
+    """
+    d = _dim(dim)
+    R = _positive(half_width, "half_width")
+    factor = 2 * R * math.sqrt(math.pi) * math.erf(R) / (2 * math.pi * math.erf(R / math.sqrt(2)) ** 2)
+    return math.expm1(d * math.log(factor))
