@@ -20,6 +20,10 @@ import yaml
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# A non-inline backend (e.g. MPLBACKEND=Agg from the shell) would drop every figure
+# from the executed notebooks; the kernels must use the inline backend.
+if os.environ.get("MPLBACKEND", "").lower() == "agg":
+    del os.environ["MPLBACKEND"]
 
 ROOT = pathlib.Path(__file__).resolve().parent
 
