@@ -31,6 +31,8 @@ from typing import Callable
 
 import numpy as np
 
+from .samplers import _positive
+
 __all__ = [
     "GridEstimate",
     "NormalizerEstimate",
@@ -59,16 +61,6 @@ def _count(value, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
-
-
-def _positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}")
-    return value
 
 
 def _callable(log_weight) -> LogWeight:
