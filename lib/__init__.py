@@ -10,11 +10,11 @@ The public API (see ``COURSE.md``)::
     ps = lib.fokker_planck(U, grid, p0, temperature=T, times=[...])
     xs = lib.euler_maruyama(drift, diffusion, x0, dt=dt, n_steps=n, rng=seed)
 
-Submodules: potentials, samplers, fokker_planck, stats, symbolic, plotting,
-widgets, checks.
+Submodules: potentials, samplers, fokker_planck, stats, symbolic, sgd,
+diffusion, plotting, widgets, checks.
 """
 
-from . import checks, discrete, partition, potentials, stats, symbolic
+from . import checks, diffusion, discrete, partition, potentials, sgd, stats, symbolic
 from .fokker_planck import fokker_planck, generator_matrix, gibbs_density
 from .potentials import Potential
 from .samplers import Chain, DivergenceError, euler_maruyama, langevin, mala, metropolis
@@ -36,6 +36,8 @@ __all__ = [
     "checks",
     "discrete",
     "partition",
+    "sgd",
+    "diffusion",
     "plotting",
     "widgets",
 ]
