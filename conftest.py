@@ -55,3 +55,138 @@ def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:
             return None
         return rel.as_posix() not in toc_files()
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# The book build, shared by tests/test_book.py and the browser tests (one build per run).
+# ---------------------------------------------------------------------------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from functools import partial  # noqa: E402
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+import pytest  # noqa: E402
+
+#: Set to an existing build's html folder (e.g. /tmp/jb_me/_build/html) to test that build
+#: instead of building the book again (the build-log test is then skipped).
+BOOK_HTML_ENV = "LANGEVIN_BOOK_HTML"
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    html: pathlib.Path  # the built site, e.g. _build/html
+    returncode: int | None  # None when an existing build was reused
+    log: str
+
+
+@pytest.fixture(scope="session")
+def book_build() -> BookBuild:
+    """`jupyter-book build . -W --keep-going` into `_build`, once per pytest run."""
+    reuse = os.environ.get(BOOK_HTML_ENV)
+    if reuse:
+        html = pathlib.Path(reuse).resolve()
+        if not (html / "chapters" / "index.html").exists():
+            pytest.fail(f"{BOOK_HTML_ENV}={reuse} holds no built book (chapters/index.html missing)")
+        return BookBuild(html=html, returncode=None, log="")
+    result = subprocess.run(
+        ["jupyter-book", "build", ".", "-W", "--keep-going"], cwd=ROOT, capture_output=True, text=True
+    )
+    return BookBuild(html=ROOT / "_build" / "html", returncode=result.returncode, log=result.stdout + result.stderr)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output readable
+        pass
+
+
+def serve_directory(directory: pathlib.Path):
+    """A static HTTP server on 127.0.0.1 (an ephemeral port) in a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def book_url(book_build):
+    """The built book served over HTTP (file:// would block the theme's fonts by CORS)."""
+    server, url = serve_directory(book_build.html)
+    yield url
+    server.shutdown()
+
+
+# ---------------------------------------------------------------------------------------
+# Headless Chromium (Debian's `chromium` + `chromium-driver`), driven by Selenium.
+# ---------------------------------------------------------------------------------------
+
+BROWSER_HELP = (
+    "no browser for the browser tests: install Debian's chromium and its driver "
+    "(`apt-get install chromium chromium-driver`) and selenium (in requirements.txt); "
+    ".ci/run installs them"
+)
+
+
+def find_browser() -> tuple[str, str] | None:
+    """Paths of (chromium, chromedriver), or None."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver") or (
+        "/usr/lib/chromium/chromedriver" if pathlib.Path("/usr/lib/chromium/chromedriver").exists() else None
+    )
+    if not browser or not driver:
+        return None
+    return browser, driver
+
+
+def new_chrome(width: int = 1280, height: int = 900):
+    """A headless Chromium that cannot reach the network (only 127.0.0.1 resolves).
+
+    Skips the calling test with instructions when no browser or selenium is installed.
+    """
+    found = find_browser()
+    if found is None:
+        pytest.skip(BROWSER_HELP)
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip(BROWSER_HELP)
+    browser, driver = found
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        # offline by construction: every host but the local servers fails to resolve, so a
+        # page that needs a CDN fails here even on a machine with network access
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # an explicit driver path: Selenium Manager would try to download one
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    if width < 500:  # headless Chromium's windows are at least 500 px wide: emulate a phone
+        chrome.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+    return chrome
+
+
+@pytest.fixture(scope="session")
+def chrome():
+    """One browser for the session's page checks (the window is resized by tests as needed)."""
+    driver = new_chrome()
+    driver.set_script_timeout(60)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

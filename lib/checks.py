@@ -103,6 +103,73 @@ def check(label: str, answer: Any) -> CheckResult:
 # building blocks
 # ----------------------------------------------------------------------------
 
+#: Names students commonly type that SymPy spells differently (``Gamma(1/4)``,
+#: ``ln(x)``, ``Pi``); a string answer is parsed with these as well.
+_ALIASES: dict[str, Any] = {
+    "Gamma": sp.gamma, "ln": sp.log, "Log": sp.log, "Exp": sp.exp, "Sqrt": sp.sqrt,
+    "Pi": sp.pi, "PI": sp.pi, "arctan": sp.atan, "arcsin": sp.asin, "arccos": sp.acos,
+    "Abs": sp.Abs, "abs": sp.Abs, "Cosh": sp.cosh, "Sinh": sp.sinh, "Tanh": sp.tanh,
+    "erf": sp.erf, "Erf": sp.erf,
+}
+
+#: Relative tolerance for answers that contain decimal numbers (``0.8862``,
+#: ``1.8128*(T/a)**0.25``): about four significant digits.
+DECIMAL_RTOL = 1e-4
+
+
+def _parse(answer: Any, names: dict | None = None) -> sp.Basic:
+    """A SymPy object from a string, a number, a NumPy scalar or a SymPy expression.
+
+    Strings are parsed with the symbols in ``names`` and the :data:`_ALIASES`;
+    an equation ``Eq(Z, rhs)`` (or a string ``"Z = rhs"``) gives its right-hand side.
+    Raises ``TypeError`` for anything else.
+    """
+    if isinstance(answer, str):
+        text = answer.strip()
+        if text.count("=") == 1 and "==" not in text and not any(c in text for c in "<>!"):
+            text = text.split("=")[1]
+        local = {**_ALIASES, **(names or {})}
+        expr = sp.sympify(text, locals=local, convert_xor=True)
+    elif isinstance(answer, (bool, np.bool_)):
+        raise TypeError("a truth value is not an answer")
+    elif isinstance(answer, np.ndarray):
+        if answer.size != 1:
+            raise TypeError(f"expected one value, got an array of shape {answer.shape}")
+        expr = sp.sympify(answer.reshape(-1)[0].item())
+    elif isinstance(answer, (sp.Basic, int, float, complex, np.number)):
+        expr = sp.sympify(answer.item() if isinstance(answer, np.number) else answer)
+    else:
+        raise TypeError(f"cannot read an answer of type {type(answer).__name__}")
+    if isinstance(expr, sp.Equality):
+        expr = expr.rhs
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"expected a number or an expression, got {type(expr).__name__}")
+    return expr
+
+
+def _unknown_functions(expr: sp.Expr) -> list[str]:
+    return sorted({type(f).__name__ for f in expr.atoms(sp.core.function.AppliedUndef)})
+
+
+def _has_decimals(expr: sp.Expr) -> bool:
+    """Whether a decimal number other than a short binary fraction (0.5, 0.25, 3.0) appears."""
+    return any(float(f) * 1024 != round(float(f) * 1024) for f in expr.atoms(sp.Float))
+
+
+#: The constant factors a slip typically introduces (and their inverses).
+_SLIP_FACTORS = (2.0, 4.0, 8.0, math.pi, 2 * math.pi, 4 * math.pi, math.sqrt(2), math.sqrt(math.pi),
+                 math.sqrt(2 * math.pi), math.e)
+
+
+def _simple_factor(ratio: float, rtol: float) -> bool:
+    """Whether ``ratio`` is one of :data:`_SLIP_FACTORS` or an inverse, within ``min(rtol, 1e-3)``.
+
+    The tolerance is tight so that a wrong answer is not called "off by a simple factor" by
+    accident (the message must never name or suggest a factor that is not the actual one).
+    """
+    tol = min(rtol, 1e-3)
+    return any(abs(ratio - f) <= tol * f for base in _SLIP_FACTORS for f in (base, 1 / base))
+
 
 def check_number(
     answer: Any,
@@ -112,36 +179,58 @@ def check_number(
     rtol: float = 1e-3,
     atol: float = 0.0,
     what: str = "the value",
+    slips: Sequence[tuple[float, str]] = (),
+    factor_hints: bool = True,
 ) -> CheckResult:
     """Compare a number with ``expected`` within ``rtol``/``atol``.
 
-    The message says whether the answer is too small or too large, and names a
-    simple factor (2, 1/2, pi, ...) when the answer is off by one.
+    The answer may be an int, a float, a NumPy scalar or 1-element array, a SymPy
+    number (``sp.sqrt(sp.pi)/2``) or a string SymPy can read (``"sqrt(pi)/2"``,
+    ``"Gamma(1/4)/2"``). The message never contains the expected value and never
+    names the factor by which an answer is off (that would give the answer away):
+    it says *too large*, *too small*, *wrong sign*, or *off by a simple constant
+    factor* (one of the usual slips 2, 4, 8, pi, 2 pi, 4 pi, sqrt 2, sqrt pi,
+    sqrt(2 pi), e or an inverse, matched tightly) when that is so.
+    ``slips`` are known wrong values with a message each (say which idea was
+    missed, not by how much); they are matched within ``rtol``. Set
+    ``factor_hints=False`` where even "a simple factor" would reveal the answer
+    (an expected value of 1, say).
     """
     try:
-        value = float(answer)
+        expr = _parse(answer)
+    except (TypeError, ValueError, sp.SympifyError):
+        return CheckResult(label, False, f"{what} must be a single real number; could not read {answer!r}.")
+    unknown = _unknown_functions(expr)
+    if unknown:
+        return CheckResult(label, False, f"{what} uses the unknown function(s) {', '.join(unknown)}; "
+                                         "use SymPy's names (gamma, exp, log, sqrt, ...).")
+    if expr.free_symbols:
+        names = ", ".join(sorted(s.name for s in expr.free_symbols))
+        return CheckResult(label, False, f"{what} must be a number, but it still contains {names}.")
+    try:
+        value = complex(sp.N(expr, 30))
     except (TypeError, ValueError):
-        return CheckResult(label, False, f"{what} must be a single real number, got {answer!r}")
+        return CheckResult(label, False, f"{what} could not be evaluated to a number.")
+    if abs(value.imag) > 1e-12 * max(abs(value.real), 1.0):
+        return CheckResult(label, False, f"{what} must be real, got a complex number.")
+    value = value.real
     if not math.isfinite(value):
-        return CheckResult(label, False, f"{what} is not finite ({value})")
+        return CheckResult(label, False, f"{what} is not finite.")
     if abs(value - expected) <= atol + rtol * abs(expected):
         return CheckResult(label, True, f"{what} agrees to the requested accuracy (rtol={rtol:g}).")
+    for wrong, message in slips:
+        if abs(value - wrong) <= atol + rtol * abs(wrong):
+            return CheckResult(label, False, f"{what} is not right: {message}")
     if expected != 0 and value != 0:
         ratio = value / expected
         if ratio < 0:
             return CheckResult(label, False, f"{what} has the wrong sign.")
-        for name, factor in _FACTORS:
-            for f, word in ((factor, name), (1 / factor, f"1/{name}")):
-                if abs(ratio - f) <= 10 * rtol * f:
-                    return CheckResult(
-                        label, False, f"{what} is off by a factor of {word}: look for a missing constant."
-                    )
+        if factor_hints and _simple_factor(ratio, rtol):
+            side = "too large" if value > expected else "too small"
+            return CheckResult(label, False, f"{what} is {side} by a simple constant factor: "
+                                             "look for a missing or extra constant.")
     side = "too large" if value > expected else "too small"
     return CheckResult(label, False, f"{what} is {side}.")
-
-
-_FACTORS = [("2", 2.0), ("4", 4.0), ("pi", math.pi), ("sqrt(2)", math.sqrt(2)), ("sqrt(pi)", math.sqrt(math.pi)),
-            ("sqrt(2 pi)", math.sqrt(2 * math.pi)), ("e", math.e)]
 
 
 def _sample_points(symbols: Sequence[sp.Symbol], n: int, rng: np.random.Generator,
@@ -156,6 +245,10 @@ def _sample_points(symbols: Sequence[sp.Symbol], n: int, rng: np.random.Generato
     return points
 
 
+def _numeric(expr: sp.Expr, point: dict) -> complex:
+    return complex(sp.N(expr.subs(point), 30))
+
+
 def check_expression(
     answer: Any,
     expected: sp.Expr,
@@ -166,59 +259,91 @@ def check_expression(
     domains: dict | None = None,
     n_points: int = 12,
     rtol: float = 1e-8,
+    slips: Sequence[tuple[Any, str]] = (),
 ) -> CheckResult:
     """Compare a SymPy expression (or a string) with ``expected``.
 
-    The answer may only use ``symbols`` (looked up by name when it is a
-    string). Equality is decided symbolically when ``simplify`` can, otherwise
-    at ``n_points`` random points of ``domains`` (default: (0.3, 2.5) for
-    positive symbols, (-2, 2) otherwise). The message distinguishes a constant
-    factor, a constant offset and a wrong dependence on one of the symbols.
+    The answer may only use ``symbols`` (matched by name, whatever assumptions
+    the student's symbols carry; strings are parsed with them and with common
+    spellings such as ``Gamma``, ``ln``, ``Pi``). Any equivalent form is accepted:
+    equality is decided at ``n_points`` random points of ``domains`` (default
+    (0.3, 2.5) for positive symbols, (-2, 2) otherwise) to ``rtol``, or to
+    :data:`DECIMAL_RTOL` when the answer contains decimal numbers such as 1.8128.
+    The message distinguishes a constant factor, a constant offset and a wrong
+    dependence on one of the symbols, without revealing the expected expression.
+    ``slips`` are known wrong expressions with a message each (which idea was
+    missed); they are recognised at the same test points.
     """
     symbols = list(symbols)
     by_name = {s.name: s for s in symbols}
-    if isinstance(answer, str):
-        answer = sp.sympify(answer, locals=dict(by_name))
-    answer = sp.sympify(answer)
+    answer = _parse(answer, by_name)
     # Accept answers written with fresh Symbols of the same name (no assumptions).
     answer = answer.subs({s: by_name[s.name] for s in answer.free_symbols if s.name in by_name})
+    unknown = _unknown_functions(answer)
+    if unknown:
+        return CheckResult(label, False, f"{what} uses the unknown function(s) {', '.join(unknown)}; "
+                                         "use SymPy's names (gamma, exp, log, sqrt, ...).")
     extra = sorted(s.name for s in answer.free_symbols if s not in symbols)
     if extra:
         allowed = ", ".join(s.name for s in symbols)
         return CheckResult(label, False, f"{what} uses {', '.join(extra)}; it may only depend on {allowed}.")
+    tol = max(rtol, DECIMAL_RTOL) if _has_decimals(answer) else rtol
     rng = np.random.default_rng(20261124)
     points = _sample_points(symbols, n_points, rng, domains)
-
-    def values(expr: sp.Expr) -> np.ndarray:
-        return np.array([complex(sp.N(expr.subs(p), 30)) for p in points])
-
     try:
-        a, e = values(answer), values(expected)
+        a = np.array([_numeric(answer, p) for p in points])
+        e = np.array([_numeric(expected, p) for p in points])
     except (TypeError, ValueError):
         return CheckResult(label, False, f"{what} could not be evaluated to a number at test points.")
     if not np.all(np.isfinite(a)):
         return CheckResult(label, False, f"{what} is not finite at some admissible parameter values.")
-    if np.allclose(a, e, rtol=rtol, atol=rtol * np.max(np.abs(e), initial=1.0)):
-        return CheckResult(label, True, f"{what} is right.")
+    if np.allclose(a, e, rtol=tol, atol=tol * np.max(np.abs(e), initial=1.0)):
+        digits = " (to the precision of its decimal numbers)" if tol > rtol else ""
+        return CheckResult(label, True, f"{what} is right{digits}.")
+    for wrong, message in slips:
+        w = np.array([_numeric(sp.sympify(wrong), p) for p in points])
+        if np.allclose(a, w, rtol=tol, atol=tol * np.max(np.abs(w), initial=1.0)):
+            return CheckResult(label, False, f"{what} is not right: {message}")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = a / e
-    if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio[0], rtol=1e-6):
-        return CheckResult(label, False, f"{what} is off by a constant factor.")
+    if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio[0], rtol=max(tol, 1e-6)):
+        return CheckResult(label, False, f"{what} has the right dependence on every symbol but is off "
+                                         "by a constant factor.")
     diff = a - e
-    if np.allclose(diff, diff[0], rtol=1e-6, atol=1e-9):
+    if np.allclose(diff, diff[0], rtol=max(tol, 1e-6), atol=1e-9):
         return CheckResult(label, False, f"{what} is off by an additive constant.")
     # Which symbol carries the wrong dependence? Vary one symbol at a time.
     wrong = []
-    for s in symbols:
-        base = points[0]
-        moved = [{**base, s: base[s] * f} for f in (1.05, 1.1)]
-        ra = [complex(sp.N(answer.subs(m), 30)) / complex(sp.N(expected.subs(m), 30)) for m in moved]
-        r0 = complex(sp.N(answer.subs(base), 30)) / complex(sp.N(expected.subs(base), 30))
-        if not np.allclose(ra, r0, rtol=1e-6):
-            wrong.append(s.name)
+    base = points[0]
+    try:
+        r0 = _numeric(answer, base) / _numeric(expected, base)
+        for s in symbols:
+            moved = [{**base, s: base[s] * f} for f in (1.05, 1.1)]
+            ra = [_numeric(answer, m) / _numeric(expected, m) for m in moved]
+            if not np.allclose(ra, r0, rtol=max(tol, 1e-6)):
+                wrong.append(s.name)
+    except (TypeError, ValueError, ZeroDivisionError):
+        wrong = []
     if wrong:
         return CheckResult(label, False, f"{what} depends on {', '.join(wrong)} in the wrong way.")
     return CheckResult(label, False, f"{what} does not agree with the reference.")
+
+
+def _as_callable(answer: Any, variable: str | None) -> Callable | None:
+    """A vectorized function from a callable, a SymPy expression or a string in one variable."""
+    if callable(answer) and not isinstance(answer, sp.Basic):
+        return answer
+    if isinstance(answer, (str, sp.Expr)):
+        names = {variable: sp.Symbol(variable)} if variable else {}
+        expr = _parse(answer, names)
+        free = sorted(expr.free_symbols, key=lambda s: s.name)
+        if len(free) > 1 or (variable and free and free[0].name != variable):
+            raise ValueError(f"the expression must depend on {variable or 'one variable'} only, "
+                             f"found {', '.join(s.name for s in free)}")
+        arg = free[0] if free else sp.Symbol(variable or "x")
+        func = sp.lambdify(arg, expr, modules="numpy")
+        return lambda v: np.broadcast_to(func(v), np.shape(v))
+    return None
 
 
 def check_function(
@@ -230,23 +355,30 @@ def check_function(
     what: str = "the function",
     rtol: float = 1e-6,
     atol: float = 1e-10,
+    variable: str | None = None,
 ) -> CheckResult:
     """Compare a Python function with ``reference`` at the given ``points``.
 
-    ``answer`` is called once with the whole array of points (so a vectorized
-    NumPy function is expected); a function that fails on arrays is retried
-    point by point.
+    ``answer`` is a callable (called once with the whole array of points, so a
+    vectorized NumPy function is expected; one that fails on arrays is retried
+    point by point), or a SymPy expression or string in the single ``variable``
+    (for example ``"-(4*y**3 - 4*y + 0.3)/0.5"``).
     """
-    if not callable(answer):
-        return CheckResult(label, False, f"{what} must be a callable, got {type(answer).__name__}.")
+    try:
+        func = _as_callable(answer, variable)
+    except (TypeError, ValueError, sp.SympifyError) as err:
+        return CheckResult(label, False, f"{what} could not be read: {err}")
+    if func is None:
+        return CheckResult(label, False, f"{what} must be a callable or an expression, "
+                                         f"got {type(answer).__name__}.")
     points = np.asarray(points, dtype=float)
     try:
-        got = np.asarray(answer(points), dtype=float)
+        got = np.asarray(func(points), dtype=float)
         if got.shape != points.shape[: got.ndim] and got.size != points.shape[0]:
             raise ValueError
     except Exception:  # noqa: BLE001 - any failure on arrays: try point by point
         try:
-            got = np.array([float(answer(p)) for p in points])
+            got = np.array([float(func(p)) for p in points])
         except Exception as err:  # noqa: BLE001
             return CheckResult(label, False, f"{what} raised {type(err).__name__}: {err}")
     want = np.asarray(reference(points), dtype=float)
@@ -259,7 +391,8 @@ def check_function(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = got.ravel() / want.ravel()
     if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio[0], rtol=1e-6):
-        return CheckResult(label, False, f"{what} is off by a constant factor everywhere.")
+        return CheckResult(label, False, f"{what} has the right shape but is off by a constant factor "
+                                         "everywhere.")
     return CheckResult(label, False, f"{what} disagrees at {bad.size} of {want.size} test points.")
 
 
@@ -277,12 +410,18 @@ def _ch0_ex1(answer):
 
 @register("ch0-ex2", "samples needed to resolve a 1% temperature error at |z| = 4")
 def _ch0_ex2(answer):
-    return check_number(answer, 2 * (4 / 0.01) ** 2, label="ch0-ex2", rtol=1e-2, what="the sample size")
+    return check_number(answer, 2 * (4 / 0.01) ** 2, label="ch0-ex2", rtol=1e-2, what="the sample size",
+                        slips=[((4 / 0.01) ** 2, "the standard error of the mean of x^2 is not "
+                                "sd(x)^2/sqrt(n): use the one given in the exercise."),
+                               (2 * 4 / 0.01, "the standard error shrinks like 1/sqrt(n), not 1/n.")])
 
 
 @register("ch0-ex4", "largest step with bias below 0.3 standard errors")
 def _ch0_ex4(answer):
-    return check_number(answer, 0.006, label="ch0-ex4", rtol=1e-2, what="the step h")
+    return check_number(answer, 0.006, label="ch0-ex4", rtol=1e-2, what="the step h",
+                        slips=[(0.003, "the relative bias is a h / 2, and a = 1 here."),
+                               (0.3 * 2 / math.sqrt(20_000), "compare the bias with the standard "
+                                "error of E[x^2] relative to T/a, which is sqrt(2/n).")])
 
 
 # --- Chapter 4: the stationary distribution ---------------------------------
@@ -377,12 +516,12 @@ def _ch3_ex1(answer):
                             what="the stationary variance")
 
 
-@register("ch3-ex2", "leading coefficient D of the ULA weak error of the OU mean, in a, t, x0")
+@register("ch3-ex2", "leading coefficient gamma of the ULA weak error of the OU mean, in a, t, x0")
 def _ch3_ex2(answer):
     a, t = sp.symbols("a t", positive=True)
     x0 = sp.Symbol("x0", real=True)
     return check_expression(answer, -a**2 * t * x0 * sp.exp(-a * t) / 2, [a, t, x0], label="ch3-ex2",
-                            what="the coefficient D")
+                            what="the coefficient gamma")
 
 
 @register("ch3-ex3", "stationary variance with the noise scaled by h (T = 1, a = 1, h = 0.01)")
@@ -423,12 +562,15 @@ def _ch1_ex2(answer):
 @register("ch1-ex3", "score function d/dy log p for L = y^4 - 2y^2 + 0.3y at T = 0.5")
 def _ch1_ex3(answer):
     return check_function(answer, lambda y: -(4 * y**3 - 4 * y + 0.3) / 0.5, np.linspace(-2.5, 2.5, 41),
-                          label="ch1-ex3", what="the score function")
+                          label="ch1-ex3", what="the score function", variable="y")
 
 
 @register("ch1-ex4", "proposal scale s minimizing the importance-sampling variance")
 def _ch1_ex4(answer):
-    return check_number(answer, 1.0, label="ch1-ex4", rtol=1e-3, what="the scale s")
+    # no factor hints: with an expected value this simple they would give it away
+    return check_number(answer, 1.0, label="ch1-ex4", rtol=1e-3, what="the scale s", factor_hints=False,
+                        slips=[(math.sqrt(0.5), "at that scale the variance is infinite, not minimal."),
+                               (-1.0, "a scale is positive.")])
 
 
 @register("ch1-ex5", "draws for a 1% relative standard error, IS with s = 1.5 in d = 50")
@@ -470,4 +612,166 @@ def _ch2_ex3(answer):
 def _ch2_ex4(answer):
     r = _ch2_ring_r(1.0)
     return check_function(answer, lambda k: r ** np.asarray(k, dtype=float), np.arange(0.0, 61.0, 3.0),
-                          label="ch2-ex4", what="the autocorrelation function", rtol=1e-6, atol=1e-10)
+                          label="ch2-ex4", what="the autocorrelation function", rtol=1e-6, atol=1e-10,
+                          variable="k")
+
+
+@register("ch2-ex7", "Metropolis-Hastings acceptance of a proposed -1 -> +1 flip, biased-coin proposal")
+def _ch2_ex7(answer):
+    dL = sp.Symbol("Delta_L", real=True)
+    T = sp.Symbol("T", positive=True)
+    theta = sp.Symbol("theta", positive=True)
+    expected = sp.Min(1, sp.exp(-dL / T) * (1 - theta) / theta)
+    ratio = sp.exp(-dL / T)
+    slips = [(sp.Min(1, ratio), "it has no correction for the asymmetric proposal."),
+             (sp.Min(1, ratio * theta / (1 - theta)), "the proposal ratio is upside down: which "
+              "probability belongs to the forward move, which to the backward one?"),
+             (ratio * (1 - theta) / theta, "an acceptance probability cannot exceed 1.")]
+    return check_expression(answer, expected, [dL, T, theta], label="ch2-ex7",
+                            what="the acceptance probability", slips=slips,
+                            domains={dL: (-2.0, 2.0), T: (0.3, 2.5), theta: (0.05, 0.95)})
+
+
+# ---- chapter 3 (added) ----
+def _ch3_ex5_snr() -> float:
+    """|C| h / SE for E[x_1^2] of the OU process (a = 1, T = 1/2, x0 = 2), h = 0.01, n = 1e4."""
+    a, T, x0, t = 1.0, 0.5, 2.0, 1.0
+    m, v = x0 * math.exp(-a * t), T / a * (1 - math.exp(-2 * a * t))
+    C = T / 2 * (1 - math.exp(-2 * a * t)) + a * t * math.exp(-2 * a * t) * (T - a * x0**2)
+    return abs(C) * 0.01 / math.sqrt((2 * v**2 + 4 * m**2 * v) / 1e4)
+
+
+@register("ch3-ex5", "signal-to-noise ratio of a weak-error measurement with independent chains")
+def _ch3_ex5(answer):
+    # an estimate: 10% accuracy is enough to see that the signal drowns in the noise
+    return check_number(answer, _ch3_ex5_snr(), label="ch3-ex5", rtol=0.1,
+                        what="the signal-to-noise ratio")
+
+
+# ---- chapter 6 ----
+def _ch6_ex4_reference() -> float:
+    """Exact antisymmetric lag-1 covariance (1, 2 entry) of SGD on the data of ch6-ex4, lr 0.1, B 1."""
+    from . import sgd
+
+    X = np.array([[2.0, 1.0], [-1.0, 2.0], [2.0, 0.0], [0.0, 1.0]])
+    prob = sgd.LeastSquares(X, np.array([-1.0, -1.0, 0.5, 3.0]))
+    G = sgd.lag_covariance(prob, lr=0.1, batch_size=1)
+    return 0.5 * float(G[0, 1] - G[1, 0])
+
+
+def _ch6_ex6_reference() -> tuple[float, float, float]:
+    """(Kramers with state-dependent D, exact first-passage integral, Kramers with constant D(a))
+    for the escape from the lower well of L' = t^3 - t + 0.05, D = 0.05 (1 - 0.9 t + t^2/4)."""
+    import scipy.integrate
+
+    from . import sgd
+
+    def dL(t):
+        return t**3 - t + 0.05
+
+    def d2L(t):
+        return 3 * t**2 - 1
+
+    def D(t):
+        return 0.1 * (1 - 0.9 * t + t**2 / 4) / 2
+
+    a, b, right = np.sort(np.roots([1, 0, -1, 0.05]).real)
+    prefactor = 2 * math.pi / math.sqrt(d2L(a) * abs(d2L(b)))
+    dphi = scipy.integrate.quad(lambda t: dL(t) / D(t), a, b)[0]
+    kramers = prefactor * math.sqrt(D(b) / D(a)) * math.exp(dphi)
+    grid = np.linspace(-2.2, right + 0.2, 6001)
+    exact = sgd.ito_first_passage_time(dL, D, grid, start=a, target=right)
+    L = lambda t: t**4 / 4 - t**2 / 2 + 0.05 * t          # noqa: E731
+    constant = prefactor * math.exp((L(b) - L(a)) / D(a))
+    return kramers, exact, constant
+
+
+def _ch6_ex7_reference() -> float:
+    """Tail index at lr = 0.45: root of 0.9 |1 - 0.45 * 0.49|^s + 0.1 |1 - 0.45 * 6.76|^s = 1."""
+    import scipy.optimize
+
+    m1, m2 = abs(1 - 0.45 * 0.49), abs(1 - 0.45 * 6.76)
+    return scipy.optimize.brentq(lambda s: 0.9 * m1**s + 0.1 * m2**s - 1, 0.1, 10.0)
+
+
+@register("ch6-ex1", "eta a at which SGD's variance is 10% above the Gibbs value T/a")
+def _ch6_ex1(answer):
+    slips = [(0.2, "with this value the Gibbs variance is 10% *below* the exact one, so the exact "
+                   "variance is 11% above it: which ratio has to be 1.1?")]
+    return check_number(answer, 2 / 11, label="ch6-ex1", what="eta a", slips=slips)
+
+
+@register("ch6-ex2", "noise coefficient of the OU process whose time-eta transition is the SGD step")
+def _ch6_ex2(answer):
+    eta, a, sigma = sp.symbols("eta a sigma", positive=True)
+    a_tilde = -sp.log(1 - eta * a) / eta
+    expected = a_tilde * eta * sigma**2 / (a * (2 - eta * a))
+    slips = [(eta * sigma**2 / 2, "that is the noise of the stochastic modified equations, right only "
+                                  "to leading order in eta."),
+             (a_tilde * eta * sigma**2 / (2 * a), "you matched the SDE's stationary variance to the Gibbs "
+                                                  "value T/a instead of the exact discrete variance.")]
+    return check_expression(answer, expected, [eta, a, sigma], label="ch6-ex2", what="D~",
+                            domains={eta: (0.05, 0.4), a: (0.3, 2.0), sigma: (0.3, 2.5)}, slips=slips)
+
+
+@register("ch6-ex3", "exact stationary variance of 1-D least-squares SGD with replacement")
+def _ch6_ex3(answer):
+    eta, B, m2, m4, c = sp.symbols("eta B m2 m4 c", positive=True)
+    expected = eta * c / B / (2 * m2 - eta * (m2**2 + (m4 - m2**2) / B))
+    slips = [(eta * c / (2 * B * m2), "this is the Lyapunov (continuous-time) approximation: it drops the "
+                                      "O(eta) term of the exact equation."),
+             (eta * c / B / (m2 * (2 - eta * m2)), "this treats the noise as additive: the minibatch "
+                                                   "Hessian varies from batch to batch too."),
+             (eta * c / B / (2 * m2 - eta * m4), "E[A_B^2] is not the fourth moment of x when B > 1: "
+                                                 "split the double sum over batch slots.")]
+    return check_expression(answer, expected, [eta, B, m2, m4, c], label="ch6-ex3",
+                            what="the stationary variance", slips=slips,
+                            domains={eta: (0.01, 0.2), B: (1.0, 8.0), m2: (0.5, 1.5), m4: (2.5, 4.0),
+                                     c: (0.1, 1.0)})
+
+
+@register("ch6-ex4", "exact antisymmetric lag-1 covariance with [H, C] = 0 (lr 0.1, B 1)")
+def _ch6_ex4(answer):
+    slips = [(0.0, "zero is the Lyapunov prediction for commuting H and C; the exact equation has a "
+                   "multiplicative term that does not commute with H.")]
+    return check_number(answer, _ch6_ex4_reference(), label="ch6-ex4", what="the antisymmetric part",
+                        slips=slips)
+
+
+@register("ch6-ex6", "Kramers' escape time with state-dependent noise, lower well, lr 0.1")
+def _ch6_ex6(answer):
+    kramers, exact, constant = _ch6_ex6_reference()
+    slips = [(exact, "this is the exact first-passage time; the exercise asks for its Laplace "
+                     "(Kramers) approximation."),
+             (constant, "this uses the noise at the minimum everywhere: the barrier must be measured "
+                        "with the effective potential int L'/D, and the prefactor has sqrt(D(b)/D(a)).")]
+    return check_number(answer, kramers, label="ch6-ex6", what="the escape time", slips=slips)
+
+
+@register("ch6-ex7", "tail index of 1-D SGD at lr 0.45 for the heavy-tail data of chapter 6")
+def _ch6_ex7(answer):
+    return check_number(answer, _ch6_ex7_reference(), label="ch6-ex7", what="the tail index")
+
+
+@register("ch6-ex8", "epoch-end variance of reshuffled SGD on two data points")
+def _ch6_ex8(answer):
+    eta, s = sp.symbols("eta s", positive=True)
+    expected = eta**4 * s**2 / (1 - (1 - eta) ** 4)
+    slips = [(eta * s**2 / (2 - eta), "that is SGD sampling with replacement; within an epoch the two "
+                                      "points are both used, in a random order.")]
+    return check_expression(answer, expected, [eta, s], label="ch6-ex8", what="the epoch-end variance",
+                            domains={eta: (0.05, 0.9), s: (0.3, 2.5)}, slips=slips)
+
+
+@register("ch6-ex9", "exact stationary variance of 1-D SGLD with additive minibatch noise")
+def _ch6_ex9(answer):
+    T, h, a, sigma, B = sp.symbols("T h a sigma B", positive=True)
+    expected = (2 * T * h + h**2 * sigma**2 / B) / (h * a * (2 - h * a))
+    slips = [(T / (a * (1 - h * a / 2)), "this is the Langevin step without the minibatch noise."),
+             (T / a, "this is the posterior variance, the h -> 0 limit."),
+             ((2 * T * h + h**2 * sigma**2) / (h * a * (2 - h * a)), "the minibatch noise variance is "
+                                                                      "sigma^2 / B.")]
+    return check_expression(answer, expected, [T, h, a, sigma, B], label="ch6-ex9",
+                            what="the SGLD variance", slips=slips,
+                            domains={T: (0.05, 1.0), h: (0.01, 0.5), a: (0.3, 2.0), sigma: (0.3, 2.5),
+                                     B: (1.0, 16.0)})

@@ -1,8 +1,705 @@
 """Diffusion models in NumPy: forward processes, exact scores, samplers (chapter 7).
 
-Being written: see COURSE.md for the API.
+States are arrays of shape ``(n, d)`` (``n`` particles in ``d >= 1`` dimensions); a
+1-D array of shape ``(n,)`` is accepted where it is unambiguous and means ``d = 1``
+(the result then has the same shape as the input). Times run over ``[0, 1]``: data at
+``t = 0``, (almost) pure noise at ``t = 1``.
+
+The forward processes are linear SDEs ``dx = f(t) x dt + g(t) dW`` whose transition is
+Gaussian, ``x_t | x_0 ~ N(alpha(t) x_0, s(t)^2 I)``:
+
+* :class:`VP`, the variance-preserving SDE ``dx = -beta(t)/2 x dt + sqrt(beta(t)) dW`` with
+  ``beta(t) = beta_min + t (beta_max - beta_min)``: ``alpha = exp(-B/2)``,
+  ``s = sigma = sqrt(1 - alpha^2)``, ``B(t) = int_0^t beta``;
+* :class:`VE`, the variance-exploding SDE ``dx = sqrt(d sigma^2/dt) dW`` with the geometric
+  schedule ``sigma(t) = sigma_min (sigma_max/sigma_min)^t``: ``alpha = 1`` and
+  ``s(t)^2 = sigma(t)^2 - sigma(0)^2`` (the noise *added* between 0 and t).
+
+For a Gaussian mixture the noised density ``p_t`` is again a Gaussian mixture
+(:func:`marginal`), so its score ``grad log p_t`` is exact (:func:`exact_score`). The
+samplers (:func:`reverse_sde`, :func:`probability_flow`, :func:`annealed_langevin`) take any
+score ``score(x, t) -> (n, d)``, exact or learned (:func:`fit_score`).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .samplers import DivergenceError
+
+__all__ = [
+    "GaussianMixture",
+    "VP",
+    "VE",
+    "marginal",
+    "exact_score",
+    "tweedie_denoiser",
+    "reverse_sde",
+    "probability_flow",
+    "annealed_langevin",
+    "fit_score",
+    "ScoreModel",
+    "DivergenceError",
+]
+
+Score = Callable[[np.ndarray, float], np.ndarray]
+
+
+# --------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------
+
+
+def _rng(rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _count(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
+    return int(value)
+
+
+def _positive(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}")
+    return value
+
+
+def _times(t, name: str = "t") -> np.ndarray:
+    """``t`` as a float array, checked to lie in [0, 1]."""
+    arr = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        bad = arr[~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))]
+        raise ValueError(f"{name} must lie in [0, 1], got {bad.ravel()[:3]}")
+    return arr
+
+
+def _states(x, dim: int | None, name: str = "x") -> tuple[np.ndarray, bool]:
+    """``x`` as a finite (n, d) array; also whether it came as (n,) (1-D states)."""
+    arr = np.array(x, dtype=float)
+    flat = arr.ndim == 1 and (dim is None or dim == 1)
+    if flat:
+        arr = arr[:, None]
+    if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
+        want = f"(n, {dim})" if dim is not None else "(n, d)"
+        if dim == 1:
+            want += " or (n,)"
+        raise ValueError(f"{name} must have shape {want}, got {np.shape(x)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (it contains inf or NaN)")
+    return arr, flat
+
+
+def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+# --------------------------------------------------------------------------
+# Gaussian mixtures
+# --------------------------------------------------------------------------
+
+
+def _mixture_terms(x: np.ndarray, log_w: np.ndarray, means: np.ndarray, var: np.ndarray):
+    """Log joint ``log w_k N(x; mu_k, v_k I)`` (n, K) and the offsets ``mu_k - x`` (n, K, d).
+
+    ``means`` is (K, d) or (n, K, d) and ``var`` (K,) or (n, K), so that every particle
+    may carry its own noise level (used for scores at per-sample times).
+    """
+    d = x.shape[1]
+    diff = means - x[:, None, :]
+    sq = np.einsum("nkd,nkd->nk", diff, diff)
+    log_joint = log_w - 0.5 * sq / var - 0.5 * d * np.log(2 * np.pi * var)
+    return log_joint, diff
+
+
+def _mixture_score(x, log_w, means, var):
+    log_joint, diff = _mixture_terms(x, log_w, means, var)
+    resp = np.exp(log_joint - _logsumexp(log_joint)[:, None])
+    return np.einsum("nk,nkd->nd", resp / var, diff)
+
+
+class GaussianMixture:
+    r"""A mixture of isotropic Gaussians on :math:`\mathbb{R}^d`.
+
+    .. math:: p(x) = \sum_{k=1}^K w_k\, \mathcal{N}(x; \mu_k, s_k^2 I).
+
+    Parameters
+    ----------
+    weights : array (K,)
+        Positive mixture weights; normalised to sum to one.
+    means : array (K, d)
+        Component means (an array of shape (K,) means ``d = 1``).
+    stds : array (K,) or float
+        Positive component standard deviations (isotropic).
+
+    Attributes
+    ----------
+    weights, means, stds : the normalised parameters, shapes (K,), (K, d), (K,)
+    dim : int, the dimension d
+    """
+
+    def __init__(self, weights, means, stds):
+        w = np.array(weights, dtype=float)
+        if w.ndim != 1 or w.size == 0:
+            raise ValueError(f"weights must be a non-empty array of shape (K,), got shape {w.shape}")
+        if not np.all(np.isfinite(w) & (w > 0)):
+            raise ValueError(f"weights must be positive and finite (> 0), got {w}")
+        K = w.size
+        mu = np.array(means, dtype=float)
+        if mu.ndim == 1 and mu.size == K:
+            mu = mu[:, None]
+        if mu.ndim != 2 or mu.shape[0] != K or mu.shape[1] < 1:
+            raise ValueError(f"means must have shape (K, d) = ({K}, d) to match weights, got {np.shape(means)}")
+        if not np.all(np.isfinite(mu)):
+            raise ValueError("means must be finite")
+        s = np.array(stds, dtype=float)
+        if s.ndim == 0:
+            s = np.full(K, float(s))
+        if s.shape != (K,):
+            raise ValueError(f"stds must have shape (K,) = ({K},) to match weights, got {s.shape}")
+        if not np.all(np.isfinite(s) & (s > 0)):
+            raise ValueError(f"stds must be positive and finite (> 0), got {s}")
+        self.weights = w / w.sum()
+        self.means = mu
+        self.stds = s
+        for arr in (self.weights, self.means, self.stds):
+            arr.setflags(write=False)
+        self._log_w = np.log(self.weights)
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def n_components(self) -> int:
+        return self.weights.size
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture(K={self.n_components}, dim={self.dim})"
+
+    def _terms(self, x):
+        x2, flat = _states(x, self.dim)
+        log_joint, diff = _mixture_terms(x2, self._log_w, self.means, self.stds**2)
+        return x2, flat, log_joint, diff
+
+    def logpdf(self, x) -> np.ndarray:
+        """``log p(x)``, shape (n,), for states x of shape (n, d)."""
+        _, _, log_joint, _ = self._terms(x)
+        return _logsumexp(log_joint)
+
+    def responsibilities(self, x) -> np.ndarray:
+        """Posterior component probabilities ``P(k | x)``, shape (n, K)."""
+        _, _, log_joint, _ = self._terms(x)
+        return np.exp(log_joint - _logsumexp(log_joint)[:, None])
+
+    def score(self, x) -> np.ndarray:
+        r"""``grad log p(x) = sum_k r_k(x) (mu_k - x)/s_k^2``, shape (n, d) (or (n,) for (n,) input)."""
+        x2, flat, log_joint, diff = self._terms(x)
+        resp = np.exp(log_joint - _logsumexp(log_joint)[:, None])
+        out = np.einsum("nk,nkd->nd", resp / self.stds**2, diff)
+        return out[:, 0] if flat else out
+
+    def score_divergence(self, x) -> np.ndarray:
+        r"""Laplacian of ``log p``: ``div grad log p``, shape (n,).
+
+        With ``u_k = (mu_k - x)/s_k^2`` and the score ``s = sum_k r_k u_k``,
+        ``div s = sum_k r_k (|u_k|^2 - d/s_k^2) - |s|^2``.
+        """
+        x2, _, log_joint, diff = self._terms(x)
+        resp = np.exp(log_joint - _logsumexp(log_joint)[:, None])
+        u = diff / self.stds[:, None] ** 2
+        s = np.einsum("nk,nkd->nd", resp, u)
+        uu = np.einsum("nkd,nkd->nk", u, u)
+        return np.sum(resp * (uu - self.dim / self.stds**2), axis=1) - np.sum(s * s, axis=1)
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """``n`` independent draws, shape (n, d)."""
+        n = _count(n, "n", 0)
+        gen = _rng(rng)
+        k = gen.choice(self.n_components, size=n, p=self.weights)
+        return self.means[k] + self.stds[k, None] * gen.standard_normal((n, self.dim))
+
+    def component_of(self, x) -> np.ndarray:
+        """Index of the most probable component for each state, shape (n,)."""
+        _, _, log_joint, _ = self._terms(x)
+        return np.argmax(log_joint, axis=1)
+
+
+# --------------------------------------------------------------------------
+# forward processes
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VP:
+    r"""Variance-preserving SDE ``dx = -beta(t)/2 x dt + sqrt(beta(t)) dW``, t in [0, 1].
+
+    ``beta(t) = beta_min + t (beta_max - beta_min)`` (Song et al. 2021; the continuous limit
+    of DDPM). With ``B(t) = int_0^t beta = beta_min t + (beta_max - beta_min) t^2/2``:
+    ``x_t | x_0 ~ N(alpha(t) x_0, sigma(t)^2 I)``, ``alpha = exp(-B/2)``,
+    ``sigma = sqrt(1 - alpha^2)``. Its stationary law is N(0, I).
+    """
+
+    beta_min: float = 0.1
+    beta_max: float = 20.0
+
+    def __post_init__(self):
+        bmin = _positive(self.beta_min, "beta_min")
+        bmax = _positive(self.beta_max, "beta_max")
+        if bmax < bmin:
+            raise ValueError(f"beta_max must be >= beta_min = {bmin}, got {bmax}")
+        object.__setattr__(self, "beta_min", bmin)
+        object.__setattr__(self, "beta_max", bmax)
+
+    def beta(self, t):
+        """Noise rate ``beta(t)``."""
+        t = _times(t)
+        return self.beta_min + t * (self.beta_max - self.beta_min)
+
+    def integrated_beta(self, t):
+        """``B(t) = int_0^t beta(u) du``."""
+        t = _times(t)
+        return self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t**2
+
+    def alpha(self, t):
+        """Signal scale: ``E[x_t | x_0] = alpha(t) x_0``."""
+        return np.exp(-0.5 * self.integrated_beta(t))
+
+    def sigma(self, t):
+        """Noise scale: ``Var[x_t | x_0] = sigma(t)^2 I``, with ``alpha^2 + sigma^2 = 1``."""
+        return np.sqrt(-np.expm1(-self.integrated_beta(t)))
+
+    def kernel_std(self, t):
+        """Standard deviation of ``x_t | x_0`` (here ``sigma(t)``)."""
+        return self.sigma(t)
+
+    def drift(self, x, t):
+        """``f(x, t) = -beta(t) x / 2``."""
+        return -0.5 * self.beta(t) * np.asarray(x, dtype=float)
+
+    def diffusion(self, t):
+        """``g(t) = sqrt(beta(t))``."""
+        return np.sqrt(self.beta(t))
+
+    @property
+    def prior_std(self) -> float:
+        """Standard deviation of the reference law N(0, prior_std^2 I) used for x_1."""
+        return 1.0
+
+
+@dataclass(frozen=True)
+class VE:
+    r"""Variance-exploding SDE ``dx = sqrt(d sigma(t)^2/dt) dW``, t in [0, 1].
+
+    ``sigma(t) = sigma_min (sigma_max/sigma_min)^t`` is the geometric schedule of Song et
+    al. (2021). What ``sigma(t)`` means: it is the schedule, not the transition's standard
+    deviation. The SDE adds noise of variance ``sigma(t)^2 - sigma(0)^2`` between 0 and t:
+    ``x_t | x_0 ~ N(x_0, (sigma(t)^2 - sigma_min^2) I)`` (``alpha = 1``), available as
+    :meth:`kernel_std`. (Song et al. treat the data as already blurred by ``sigma_min``, so
+    that ``sigma(t)`` is the total noise; here nothing is assumed about the data.)
+    """
+
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+
+    def __post_init__(self):
+        smin = _positive(self.sigma_min, "sigma_min")
+        smax = _positive(self.sigma_max, "sigma_max")
+        if smax <= smin:
+            raise ValueError(f"sigma_max must be > sigma_min = {smin}, got {smax}")
+        object.__setattr__(self, "sigma_min", smin)
+        object.__setattr__(self, "sigma_max", smax)
+
+    @property
+    def _log_ratio(self) -> float:
+        return math.log(self.sigma_max / self.sigma_min)
+
+    def alpha(self, t):
+        """Signal scale: 1 at every t."""
+        return np.ones_like(_times(t))
+
+    def sigma(self, t):
+        """The schedule ``sigma(t) = sigma_min (sigma_max/sigma_min)^t``."""
+        return self.sigma_min * np.exp(_times(t) * self._log_ratio)
+
+    def kernel_std(self, t):
+        """Standard deviation of ``x_t | x_0``: ``sqrt(sigma(t)^2 - sigma_min^2)``."""
+        return self.sigma_min * np.sqrt(np.expm1(2 * _times(t) * self._log_ratio))
+
+    def drift(self, x, t):
+        """``f = 0``."""
+        _times(t)
+        return np.zeros_like(np.asarray(x, dtype=float))
+
+    def diffusion(self, t):
+        """``g(t) = sqrt(d sigma^2/dt) = sigma(t) sqrt(2 log(sigma_max/sigma_min))``."""
+        return self.sigma(t) * math.sqrt(2 * self._log_ratio)
+
+    @property
+    def prior_std(self) -> float:
+        """Standard deviation of the reference law N(0, prior_std^2 I) used for x_1."""
+        return float(self.kernel_std(1.0))
+
+
+def _check_process(process) -> None:
+    if not isinstance(process, (VP, VE)):
+        raise ValueError(f"process must be lib.diffusion.VP or lib.diffusion.VE, got {type(process).__name__}")
+
+
+def marginal(mix: GaussianMixture, process, t: float) -> GaussianMixture:
+    r"""The noised density ``p_t`` of mixture data: again a Gaussian mixture.
+
+    Component k becomes ``N(alpha mu_k, (alpha^2 s_k^2 + s(t)^2) I)`` with the same weight
+    (``s(t)`` the transition standard deviation, :meth:`VP.kernel_std`).
+    """
+    if not isinstance(mix, GaussianMixture):
+        raise ValueError(f"mix must be a lib.diffusion.GaussianMixture, got {type(mix).__name__}")
+    _check_process(process)
+    t = _times(t)
+    if t.ndim != 0:
+        raise ValueError(f"t must be a single time in [0, 1], got an array of shape {t.shape}")
+    a, k = float(process.alpha(t)), float(process.kernel_std(t))
+    return GaussianMixture(mix.weights, a * mix.means, np.sqrt(a**2 * mix.stds**2 + k**2))
+
+
+def exact_score(mix: GaussianMixture, process) -> Score:
+    """The exact score ``grad log p_t(x)`` of noised mixture data, as ``score(x, t) -> (n, d)``.
+
+    ``t`` is one time in [0, 1] or an array of shape (n,), one time per state.
+    """
+    if not isinstance(mix, GaussianMixture):
+        raise ValueError(f"mix must be a lib.diffusion.GaussianMixture, got {type(mix).__name__}")
+    _check_process(process)
+    log_w, mu, s2 = mix._log_w, mix.means, mix.stds**2
+
+    def score(x, t):
+        x2, flat = _states(x, mix.dim)
+        tt = _times(t)
+        if tt.ndim == 0:
+            a, k = float(process.alpha(tt)), float(process.kernel_std(tt))
+            out = _mixture_score(x2, log_w, a * mu, a**2 * s2 + k**2)
+        else:
+            if tt.shape != (x2.shape[0],):
+                raise ValueError(f"t must be one time or an array of shape ({x2.shape[0]},), got {tt.shape}")
+            a, k = process.alpha(tt)[:, None], process.kernel_std(tt)[:, None]
+            out = _mixture_score(x2, log_w, a[:, :, None] * mu, a**2 * s2 + k**2)
+        return out[:, 0] if flat else out
+
+    return score
+
+
+def tweedie_denoiser(score: Score, process) -> Callable[[np.ndarray, float], np.ndarray]:
+    r"""Tweedie's posterior mean ``E[x_0 | x_t] = (x_t + s(t)^2 grad log p_t(x_t)) / alpha(t)``."""
+    _check_process(process)
+
+    def denoise(x, t):
+        x = np.asarray(x, dtype=float)
+        tt = _times(t)
+        a, k = process.alpha(tt), process.kernel_std(tt)
+        if tt.ndim == 1:
+            a, k = a[:, None], k[:, None]
+        return (x + k**2 * _call_score(score, x, t)) / a
+
+    return denoise
+
+
+# --------------------------------------------------------------------------
+# samplers
+# --------------------------------------------------------------------------
+
+
+def _call_score(score: Score, x: np.ndarray, t) -> np.ndarray:
+    out = np.asarray(score(x, t), dtype=float)
+    if out.shape != x.shape:
+        raise ValueError(f"score(x, t) must return an array of the states' shape {x.shape}, got {out.shape}")
+    return out
+
+
+def _sampler_setup(score, process, x, n_steps, t_min, name="xT"):
+    if not callable(score):
+        raise ValueError(f"score must be a callable score(x, t) -> (n, d), got {type(score).__name__}")
+    _check_process(process)
+    n_steps = _count(n_steps, "n_steps", 1)
+    t_min = float(t_min)
+    if not (0 < t_min < 1):
+        raise ValueError(f"t_min must lie in (0, 1), got {t_min}")
+    arr = np.array(x, dtype=float)
+    if arr.ndim not in (1, 2) or arr.size == 0:
+        raise ValueError(f"{name} must have shape (n, d) (or (n,) for d = 1), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (it contains inf or NaN)")
+    times = np.linspace(1.0, t_min, n_steps + 1)
+    return arr, n_steps, times
+
+
+def _check_finite(x: np.ndarray, sampler: str, k: int, n_steps: int) -> None:
+    if not np.all(np.isfinite(x)):
+        raise DivergenceError(
+            f"{sampler} diverged at step {k} of {n_steps} (states reached inf/NaN): the score is too "
+            f"large for this step; use more steps (n_steps) or check the score"
+        )
+
+
+def reverse_sde(score: Score, process, xT, *, n_steps: int, rng=None, t_min: float = 1e-3,
+                return_path: bool = False) -> np.ndarray:
+    r"""Sample the reverse-time SDE (Anderson 1982) with Euler-Maruyama, from t = 1 to t_min.
+
+    ``dx = [f(x, t) - g(t)^2 score(x, t)] dt + g(t) dW``, run backward in time on the uniform
+    grid ``t_k = 1 - k (1 - t_min)/n_steps``; one step with ``h = (1 - t_min)/n_steps`` is
+    ``x <- x - h [f - g^2 score] + g sqrt(h) xi``. With the exact score and ``xT ~ p_1`` the
+    output is distributed as ``p_{t_min}`` up to the O(h) weak error of the scheme.
+
+    Parameters
+    ----------
+    score : callable ``score(x, t) -> (n, d)``
+    process : VP or VE
+    xT : array (n, d) (or (n,) for d = 1), states at t = 1
+    n_steps : int >= 1
+    rng : int seed or numpy Generator
+    t_min : float in (0, 1)
+    return_path : bool
+        If true, return every state: shape ``(n_steps + 1, *xT.shape)``, row k at time ``t_k``.
+
+    Returns
+    -------
+    array of the shape of ``xT``: the states at ``t_min`` (or the path, see ``return_path``).
+    """
+    x, n_steps, times = _sampler_setup(score, process, xT, n_steps, t_min)
+    gen = _rng(rng)
+    h = (1.0 - times[-1]) / n_steps
+    path = [x] if return_path else None
+    for k in range(n_steps):
+        t = times[k]
+        g = float(process.diffusion(t))
+        noise = g * math.sqrt(h) * gen.standard_normal(x.shape)
+        x = x - h * (process.drift(x, t) - g**2 * _call_score(score, x, t)) + noise
+        _check_finite(x, "reverse_sde", k + 1, n_steps)
+        if return_path:
+            path.append(x)
+    return np.stack(path) if return_path else x
+
+
+def probability_flow(score: Score, process, xT, *, n_steps: int, t_min: float = 1e-3,
+                     method: str = "heun", return_path: bool = False) -> np.ndarray:
+    r"""Integrate the probability-flow ODE from t = 1 down to t_min.
+
+    ``dx/dt = f(x, t) - g(t)^2 score(x, t) / 2`` has the same marginals ``p_t`` as the
+    forward SDE (Song et al. 2021). ``method="euler"`` (first order, one score evaluation per
+    step) or ``"heun"`` (second order, two), on the uniform grid of :func:`reverse_sde`.
+
+    Returns the states at ``t_min``, in the shape of ``xT`` (with ``return_path=True``, every
+    state: shape ``(n_steps + 1, *xT.shape)``, row k at time ``t_k``).
+    """
+    if method not in ("heun", "euler"):
+        raise ValueError(f"method must be 'heun' or 'euler', got {method!r}")
+    x, n_steps, times = _sampler_setup(score, process, xT, n_steps, t_min)
+
+    def velocity(y, t):
+        return process.drift(y, t) - 0.5 * float(process.diffusion(t)) ** 2 * _call_score(score, y, t)
+
+    h = (1.0 - times[-1]) / n_steps
+    path = [x] if return_path else None
+    for k in range(n_steps):
+        v = velocity(x, times[k])
+        if method == "euler":
+            x = x - h * v
+        else:
+            x_pred = x - h * v
+            _check_finite(x_pred, "probability_flow", k + 1, n_steps)
+            x = x - 0.5 * h * (v + velocity(x_pred, times[k + 1]))
+        _check_finite(x, "probability_flow", k + 1, n_steps)
+        if return_path:
+            path.append(x)
+    return np.stack(path) if return_path else x
+
+
+def annealed_langevin(score: Score, process, x_init, *, noise_levels, steps_per_level: int, rng=None,
+                      step: float = 0.1) -> np.ndarray:
+    r"""Annealed Langevin dynamics (Song & Ermon 2019) over decreasing noise levels.
+
+    For each time ``t_i`` of ``noise_levels`` in the given order (normally decreasing),
+    ``steps_per_level`` unadjusted Langevin steps on ``p_{t_i}`` at temperature 1,
+    ``x <- x + h_i score(x, t_i) + sqrt(2 h_i) xi``, with the step proportional to the
+    level's noise variance, ``h_i = step * s(t_i)^2`` (``s`` the transition standard deviation,
+    :meth:`VP.kernel_std`): Song & Ermon's rule ``alpha_i = eps sigma_i^2/sigma_L^2``.
+
+    Returns the final states, in the shape of ``x_init``.
+    """
+    if not callable(score):
+        raise ValueError(f"score must be a callable score(x, t) -> (n, d), got {type(score).__name__}")
+    _check_process(process)
+    levels = _times(noise_levels, "noise_levels")
+    if levels.ndim != 1 or levels.size == 0:
+        raise ValueError(f"noise_levels must be a non-empty 1-D sequence of times in (0, 1], got shape {levels.shape}")
+    if np.any(levels <= 0):
+        raise ValueError("noise_levels must be times in (0, 1] (at t = 0 there is no noise to set the step)")
+    steps_per_level = _count(steps_per_level, "steps_per_level", 1)
+    step = _positive(step, "step")
+    x = np.array(x_init, dtype=float)
+    if x.ndim not in (1, 2) or not np.all(np.isfinite(x)):
+        raise ValueError(f"x_init must be a finite array of shape (n, d) (or (n,)), got shape {x.shape}")
+    gen = _rng(rng)
+    for t in levels:
+        h = step * float(process.kernel_std(t)) ** 2
+        for k in range(steps_per_level):
+            x = x + h * _call_score(score, x, float(t)) + math.sqrt(2 * h) * gen.standard_normal(x.shape)
+        _check_finite(x, "annealed_langevin", steps_per_level, steps_per_level)
+    return x
+
+
+# --------------------------------------------------------------------------
+# learning the score: denoising score matching with random Fourier features
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreModel:
+    r"""A learned score ``model(x, t) = -eps_hat(x, t) / s(t)`` (``s`` = :meth:`VP.kernel_std`).
+
+    The noise predictor is linear in fixed features of ``(x, t)``:
+    ``eps_hat = phi(x, t) @ coef`` with ``F`` random Fourier features
+    ``sqrt(2/F) cos(omega_j . z + b_j)`` of ``z = (x / l(t), lambda(t)/4)``,
+    ``omega_j ~ N(0, I)``, plus ``(1, x, s(t) x)``. Here ``lambda = log(alpha^2/s^2)`` is the
+    log signal-to-noise ratio and ``l(t) = sqrt(alpha^2 l_0^2 + s^2)`` the blur of the data's
+    length scale ``l_0`` at time t, so the features resolve fine structure at small noise
+    and only coarse structure at large noise. Call the model as ``model(x, t) -> (n, d)``
+    with one time or one time per state.
+
+    Attributes
+    ----------
+    process : VP or VE
+    frequencies : (d + 1, F); phases : (F,); coef : (F + 1 + 2 d, d)
+    length_scale : float, l_0
+    train_loss : float, the DSM loss ``mean ||eps_hat - eps||^2`` on the training draws
+    n_train : int, number of (x_0, t, eps) training triples
+    seconds : float, wall time of the fit
+    """
+
+    process: object
+    frequencies: np.ndarray
+    phases: np.ndarray
+    coef: np.ndarray
+    length_scale: float
+    train_loss: float
+    n_train: int
+    seconds: float
+
+    @property
+    def dim(self) -> int:
+        return self.coef.shape[1]
+
+    def features(self, x, t) -> np.ndarray:
+        """The feature matrix ``phi(x, t)``, shape (n, F + 1 + 2 d)."""
+        x2, _ = _states(x, self.dim)
+        tt = np.broadcast_to(_times(t), (x2.shape[0],))
+        return _rff_features(x2, tt, self.process, self.frequencies, self.phases, self.length_scale)
+
+    def predict_noise(self, x, t) -> np.ndarray:
+        """``eps_hat(x, t)``, the predicted noise (shape of x)."""
+        x2, flat = _states(x, self.dim)
+        tt = _times(t)
+        if tt.ndim == 1 and tt.shape != (x2.shape[0],):
+            raise ValueError(f"t must be one time or an array of shape ({x2.shape[0]},), got {tt.shape}")
+        out = self.features(x2, tt) @ self.coef
+        return out[:, 0] if flat else out
+
+    def __call__(self, x, t) -> np.ndarray:
+        tt = _times(t)
+        eps = self.predict_noise(x, tt)
+        k = self.process.kernel_std(tt)
+        if tt.ndim == 1 and eps.ndim == 2:
+            k = k[:, None]
+        return -eps / k
+
+
+def _rff_features(x, t, process, freqs, phases, length_scale):
+    a, k = process.alpha(t), process.kernel_std(t)
+    blur = np.sqrt(a**2 * length_scale**2 + k**2)
+    z = np.concatenate([x / blur[:, None], (0.5 * (np.log(a) - np.log(k)))[:, None]], axis=1)
+    n_feat = phases.size
+    return np.concatenate([math.sqrt(2.0 / n_feat) * np.cos(z @ freqs + phases),
+                           np.ones((x.shape[0], 1)), x, k[:, None] * x], axis=1)
+
+
+def fit_score(samples, process, *, rng=None, n_features: int = 512, noise_draws: int = 10,
+              length_scale: float | None = None, ridge: float = 1e-5, log_fraction: float = 0.3,
+              t_min: float = 1e-3) -> ScoreModel:
+    r"""Learn ``grad log p_t`` from data by denoising score matching (Vincent 2011).
+
+    Each training point gets ``noise_draws`` pairs ``(t, eps)``, ``eps ~ N(0, I)`` and
+    ``x_t = alpha(t) x_0 + s(t) eps``; ``t`` is uniform on ``[t_min, 1]`` for a fraction
+    ``1 - log_fraction`` of the draws and log-uniform for the rest (more draws at small noise,
+    where the regression target is mostly noise). The loss
+
+    .. math:: J = \mathbb{E}\, \| s(t)\, \mathrm{model}(x_t, t) + \epsilon \|^2
+       = \mathbb{E}\, \| \hat\epsilon(x_t, t) - \epsilon \|^2
+
+    (weighting ``lambda(t) = s(t)^2``) is linear least squares in the coefficients of
+    ``eps_hat`` (:class:`ScoreModel`), so the fit is one ridge-regularised solve of the normal
+    equations: no iterations, no learning rate. Over all functions its minimiser is
+    ``eps_hat = -s(t) grad log p_t``, the true score.
+
+    Parameters
+    ----------
+    samples : array (n, d) (or (n,)): the training data x_0
+    process : VP or VE
+    rng : seed or Generator (features, times and noise)
+    n_features : number of random Fourier features F
+    noise_draws : (t, eps) draws per training point
+    length_scale : the data's length scale l_0 (default: 0.1 times the RMS distance of the
+        data from their mean)
+    ridge : Tikhonov parameter, relative to the mean diagonal of the Gram matrix
+    log_fraction : fraction of the times drawn log-uniformly, in [0, 1]
+    t_min : smallest training time, in (0, 1)
+    """
+    x0, _ = _states(samples, None, "samples")
+    _check_process(process)
+    gen = _rng(rng)
+    n_features = _count(n_features, "n_features", 1)
+    noise_draws = _count(noise_draws, "noise_draws", 1)
+    ridge = _positive(ridge, "ridge")
+    log_fraction = float(log_fraction)
+    if not (0 <= log_fraction <= 1):
+        raise ValueError(f"log_fraction must lie in [0, 1], got {log_fraction}")
+    t_min = float(t_min)
+    if not (0 < t_min < 1):
+        raise ValueError(f"t_min must lie in (0, 1), got {t_min}")
+    n, d = x0.shape
+    if length_scale is None:
+        length_scale = 0.1 * float(np.sqrt(np.mean(np.sum((x0 - x0.mean(0)) ** 2, axis=1))))
+    length_scale = _positive(length_scale, "length_scale")
+    start = time.perf_counter()
+    freqs = gen.standard_normal((d + 1, n_features))
+    phases = gen.uniform(0, 2 * np.pi, n_features)
+    x_rep = np.repeat(x0, noise_draws, axis=0)
+    t = gen.uniform(t_min, 1.0, x_rep.shape[0])
+    use_log = gen.random(t.size) < log_fraction
+    t[use_log] = t_min ** (1.0 - gen.random(int(use_log.sum())))
+    eps = gen.standard_normal(x_rep.shape)
+    xt = process.alpha(t)[:, None] * x_rep + process.kernel_std(t)[:, None] * eps
+    phi = _rff_features(xt, t, process, freqs, phases, length_scale)
+    gram = phi.T @ phi
+    lam = ridge * np.trace(gram) / gram.shape[0]
+    coef = np.linalg.solve(gram + lam * np.eye(gram.shape[0]), phi.T @ eps)
+    loss = float(np.mean(np.sum((phi @ coef - eps) ** 2, axis=1)))
+    if not (np.all(np.isfinite(coef)) and math.isfinite(loss)):
+        raise DivergenceError("fit_score: the ridge solve produced inf/NaN; increase ridge")
+    return ScoreModel(process, freqs, phases, coef, length_scale, loss, x_rep.shape[0],
+                      time.perf_counter() - start)

@@ -1,33 +1,46 @@
-r"""MCMC on an exponentially large discrete space: the Ising chain with fields.
+r"""MCMC on exponentially large discrete spaces: binary "sentences" with pairwise scores.
 
-The model of a binary "sentence" of ``n`` tokens is a spin vector
-``s = (s_0, ..., s_{n-1})`` with every ``s_i`` in ``{-1, +1}`` (this module
-uses spins, never ``{0, 1}`` bits), with the energy
+A binary "sentence" of ``n`` tokens is a spin vector ``s = (s_0, ..., s_{n-1})``
+with every ``s_i`` in ``{-1, +1}`` (this module uses spins, never ``{0, 1}``
+bits). Two models with a pairwise energy are provided:
 
-.. math:: L(s) = -\sum_{i} J_i\, s_i s_{i+1} - \sum_{i=0}^{n-1} h_i\, s_i ,
+* :class:`IsingChain`, nearest-neighbour couplings on an open chain or a ring,
 
-where the first sum runs over the ``n - 1`` neighbouring pairs of an open chain
-(``i = 0..n-2``) or the ``n`` pairs of a ring (``periodic=True``, the last pair
-being ``(n-1, 0)``). The target is the Gibbs distribution
-``p(s) = exp(-L(s)/T) / Z(T)`` on the ``2^n`` states; in the lecture's words
-``score(s) = -L(s)/T``. ``J_i > 0`` makes neighbours agree (ferromagnetic).
+  .. math:: L(s) = -\sum_{i} J_i\, s_i s_{i+1} - \sum_{i=0}^{n-1} b_i\, s_i ;
 
-Every site feels the *local field* of its neighbours and its own field,
+  its normalizer, marginals and exact samples cost ``O(n)`` by transfer
+  matrices (:meth:`IsingChain.transfer_log_partition`,
+  :meth:`IsingChain.transfer_moments`, :meth:`IsingChain.exact_samples`);
+* :class:`PairwiseModel`, any symmetric coupling matrix,
+  ``L(s) = -1/2 s^T J s - b^T s`` (for example the long-range score
+  :meth:`PairwiseModel.long_range`), for which no such shortcut exists.
 
-.. math:: f_i(s) = h_i + J_{i-1} s_{i-1} + J_i s_{i+1}
+The target is the Gibbs distribution ``p(s) = exp(-L(s)/T) / Z(T)`` on the
+``2^n`` states; in the lecture's words ``score(s) = -L(s)/T``. ``J > 0`` makes
+tokens agree (ferromagnetic). The per-token preferences ``b_i`` are called
+``fields`` in the code.
 
-(missing neighbours of an open chain contribute 0), so that flipping site ``i``
-changes the energy by ``Delta L = 2 s_i f_i(s)`` and the conditional law of
-``s_i`` given the rest is ``P(s_i = +1 | rest) = 1 / (1 + exp(-2 f_i / T))``.
+Every site feels the *local field* of the other tokens and its own preference,
+``f_i(s) = b_i + sum_j J_ij s_j`` (for the chain ``b_i + J_{i-1} s_{i-1} + J_i
+s_{i+1}``, missing neighbours of an open chain contributing 0), so flipping
+site ``i`` changes the energy by ``Delta L = 2 s_i f_i(s)`` and the conditional
+law of ``s_i`` given the rest is ``P(s_i = +1 | rest) = 1 / (1 + exp(-2 f_i / T))``.
 
-States are encoded as integers ``k = sum_i b_i 2^(n-1-i)`` with bits
-``b_i = (s_i + 1) / 2``: site 0 is the most significant bit, so
-``IsingChain.states()`` lists the states in lexicographic order and
-``states()[k]`` is the state with code ``k``.
+States are encoded as integers ``k = sum_i c_i 2^(n-1-i)`` with bits
+``c_i = (s_i + 1) / 2``: site 0 is the most significant bit, so ``states()``
+lists the states in lexicographic order and ``states()[k]`` is the state with
+code ``k``.
 
 The samplers follow :mod:`lib.samplers`: one *sweep* is ``n`` single-site
 updates, and the chain keeps the states after sweeps ``burn_in + 1,
-burn_in + 1 + thin, ...``; ``rng`` is an int seed or a Generator.
+burn_in + 1 + thin, ...``; ``rng`` is an int seed or a Generator. Three update
+rules exist: Metropolis flips, Gibbs (heat-bath) updates and
+Metropolis-Hastings with the asymmetric "biased coin" proposal
+(:func:`metropolis_hastings`). For small ``n`` the exact random-scan transition
+matrix is available as a sparse matrix, with the exact integrated
+autocorrelation time, relaxation time and distance to ``p`` after ``t`` sweeps
+computed from it (:func:`exact_autocorrelation_time`,
+:func:`relaxation_time`, :func:`tv_after_sweeps`).
 """
 
 from __future__ import annotations
@@ -36,23 +49,36 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 from .samplers import Chain, _count, _positive, _rng
 from .stats import TVTest
 
 __all__ = [
     "IsingChain",
+    "PairwiseModel",
+    "TransferMoments",
     "encode",
     "decode",
     "metropolis_flips",
     "gibbs_sampler",
+    "metropolis_hastings",
+    "sparse_transition_matrix",
+    "exact_autocorrelation_time",
+    "relaxation_time",
+    "tv_after_sweeps",
     "tv_distance_states",
     "tv_test_states",
 ]
 
-#: Largest ``n`` for exact enumeration (2^20 states) and for dense transition matrices.
+#: Largest ``n`` for exact enumeration (2^20 states), for dense transition matrices
+#: and for sparse ones.
 MAX_ENUMERATE = 20
 MAX_MATRIX = 10
+MAX_SPARSE = 16
+
+_METHODS = ("metropolis", "gibbs", "metropolis-hastings", "uncorrected")
 
 
 def _as_vector(value, length: int, name: str) -> np.ndarray:
@@ -68,9 +94,162 @@ def _as_vector(value, length: int, name: str) -> np.ndarray:
     return arr
 
 
+def _probability(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}") from None
+    if not (0.0 < value < 1.0):
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return value
+
+
+class _BinaryModel:
+    """Exact enumeration and transition matrices shared by the binary models.
+
+    Subclasses provide ``n``, ``fields``, ``energy(x)`` and ``local_field(x)``.
+    """
+
+    n: int
+    fields: np.ndarray
+
+    def _spins(self, x, name: str = "x") -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 0 or x.shape[-1] != self.n:
+            raise ValueError(f"{name} must have shape (..., {self.n}) (one spin per site), got {x.shape}")
+        if not np.all((x == 1) | (x == -1)):
+            raise ValueError(f"{name} must contain spins in {{-1, +1}} only")
+        return x
+
+    # -- exact enumeration --------------------------------------------------
+    def _check_enumerable(self, limit: int = MAX_ENUMERATE) -> None:
+        if self.n > limit:
+            raise ValueError(f"n must be <= {limit} for exact enumeration (2^n states), got {self.n}")
+
+    def states(self) -> np.ndarray:
+        """All ``2^n`` states in code order, shape (2^n, n), dtype int8 (n <= 20)."""
+        self._check_enumerable()
+        return decode(np.arange(2 ** self.n), self.n)
+
+    def log_partition(self, *, temperature: float = 1.0) -> float:
+        """``log Z(T) = log sum_s exp(-L(s)/T)`` by enumeration (n <= 20)."""
+        T = _positive(temperature, "temperature")
+        a = -self.energy(self.states()) / T
+        top = a.max()
+        return float(top + np.log(np.exp(a - top).sum()))
+
+    def partition_function(self, *, temperature: float = 1.0) -> float:
+        """``Z(T) = sum_s exp(-L(s)/T)`` by enumeration (n <= 20)."""
+        return float(math.exp(self.log_partition(temperature=temperature)))
+
+    def probabilities(self, *, temperature: float = 1.0) -> np.ndarray:
+        """``p(s_k) = exp(-L(s_k)/T) / Z`` for every code ``k``, shape (2^n,) (n <= 20)."""
+        T = _positive(temperature, "temperature")
+        a = -self.energy(self.states()) / T
+        w = np.exp(a - a.max())
+        return w / w.sum()
+
+    def marginals(self, *, temperature: float = 1.0) -> np.ndarray:
+        """Exact ``P(s_i = +1)`` for every site, shape (n,), by enumeration (n <= 20)."""
+        p = self.probabilities(temperature=temperature)
+        return p @ (self.states() > 0)
+
+    # -- exact transition matrices ------------------------------------------
+    def _flip_table(self, method: str, temperature: float, proposal_plus: float) -> np.ndarray:
+        """Probability that an update of site i flips state k, shape (2^n, n)."""
+        T = _positive(temperature, "temperature")
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
+        S = self.states()
+        delta = 2.0 * S * self.local_field(S)                # (2^n, n): Delta L of flipping site i
+        return _flip_probability(delta, T, method, S, _probability(proposal_plus, "proposal_plus"))
+
+    def site_kernels(self, *, method: str = "metropolis", temperature: float = 1.0,
+                     proposal_plus: float = 0.5) -> np.ndarray:
+        r"""The single-site kernels ``P_i``, shape (n, 2^n, 2^n) (n <= 10).
+
+        ``P_i[k, l]`` is the probability that an update of site ``i`` moves
+        state ``k`` to state ``l``: to the state with site ``i`` flipped with
+        probability ``a_i(k)``, otherwise it stays. With ``Delta L = 2 s_i f_i(s)``:
+        ``a_i = min(1, exp(-Delta L / T))`` for ``method="metropolis"``;
+        ``a_i = 1 / (1 + exp(Delta L / T))`` (the conditional probability of the
+        flipped value) for ``"gibbs"``; for ``"metropolis-hastings"`` the biased
+        coin proposes the value ``+1`` with probability ``theta = proposal_plus``
+        and ``a_i = q_flip min(1, exp(-Delta L / T) q_back / q_flip)``, and
+        ``"uncorrected"`` drops the ratio ``q_back / q_flip`` (a negative control:
+        it samples a different distribution, see :func:`metropolis_hastings`).
+        """
+        self._check_enumerable(MAX_MATRIX)
+        flip = self._flip_table(method, temperature, proposal_plus)
+        m = 2 ** self.n
+        codes = np.arange(m)
+        P = np.zeros((self.n, m, m))
+        for i in range(self.n):
+            partner = codes ^ (1 << (self.n - 1 - i))
+            P[i, codes, partner] = flip[:, i]
+            P[i, codes, codes] = 1.0 - flip[:, i]
+        return P
+
+    def transition_matrix(self, *, method: str = "metropolis", temperature: float = 1.0,
+                          scan: str = "random", proposal_plus: float = 0.5) -> np.ndarray:
+        r"""The transition matrix of one single-site update (random scan) or one sweep (systematic).
+
+        ``scan="random"``: ``P = (1/n) sum_i P_i`` (pick a site uniformly, update it);
+        ``scan="systematic"``: ``P = P_0 P_1 ... P_{n-1}`` (one sweep in site order).
+        Rows sum to one; shape (2^n, 2^n) (n <= 10). The random-scan matrix is
+        reversible with respect to ``p`` (except for ``method="uncorrected"``,
+        which is reversible with respect to another distribution); the
+        systematic-scan matrix leaves ``p`` stationary but is in general not
+        reversible. See :func:`sparse_transition_matrix` for larger ``n``.
+        """
+        if scan not in ("random", "systematic"):
+            raise ValueError(f"scan must be 'random' or 'systematic', got {scan!r}")
+        kernels = self.site_kernels(method=method, temperature=temperature, proposal_plus=proposal_plus)
+        if scan == "random":
+            return kernels.mean(axis=0)
+        # P_0 P_1 ... P_{n-1}; right-multiplying by the sparse P_i mixes column l with
+        # column partner_i(l): (A P_i)[:, l] = A[:, l] P_i[l, l] + A[:, l'] P_i[l', l].
+        m = 2 ** self.n
+        codes = np.arange(m)
+        P = kernels[0]
+        for i in range(1, self.n):
+            partner = codes ^ (1 << (self.n - 1 - i))
+            stay = kernels[i, codes, codes]
+            move = kernels[i, partner, codes]
+            P = P * stay + P[:, partner] * move
+        return P
+
+
+@dataclass(frozen=True)
+class TransferMoments:
+    """Exact moments of an :class:`IsingChain` from transfer matrices.
+
+    Attributes
+    ----------
+    log_partition : float
+        ``log Z(T)``.
+    magnetizations : ndarray, shape (n,)
+        ``E[s_i]``; the marginals are ``P(s_i = +1) = (1 + E[s_i]) / 2``.
+    bond_correlations : ndarray, shape (n_pairs,)
+        ``E[s_i s_{i+1}]`` for the chain's pairs (the last one is ``(n-1, 0)`` for a ring).
+    mean_energy : float
+        ``E[L] = -sum_i J_i E[s_i s_{i+1}] - sum_i b_i E[s_i]``.
+    """
+
+    log_partition: float
+    magnetizations: np.ndarray
+    bond_correlations: np.ndarray
+    mean_energy: float
+
+    @property
+    def marginals(self) -> np.ndarray:
+        """``P(s_i = +1)``, shape (n,)."""
+        return 0.5 * (1.0 + self.magnetizations)
+
+
 @dataclass(frozen=True, eq=False)
-class IsingChain:
-    r"""An Ising chain with couplings and fields: ``L(s) = -sum J_i s_i s_{i+1} - sum h_i s_i``.
+class IsingChain(_BinaryModel):
+    r"""An Ising chain with couplings and fields: ``L(s) = -sum J_i s_i s_{i+1} - sum b_i s_i``.
 
     Parameters
     ----------
@@ -80,7 +259,7 @@ class IsingChain:
         ``J_i`` couples sites ``i`` and ``i + 1`` (for a ring, ``J_{n-1}``
         couples ``n - 1`` and ``0``). A scalar is used for every pair.
     fields : float or array, shape (n,)
-        ``h_i``, the preference of site ``i`` for ``+1``. A scalar is used for
+        ``b_i``, the preference of site ``i`` for ``+1``. A scalar is used for
         every site.
     periodic : bool, keyword-only
         A ring instead of an open chain (needs ``n >= 3``).
@@ -125,16 +304,8 @@ class IsingChain:
         return left, right, J_left, J_right
 
     # -- energies -----------------------------------------------------------
-    def _spins(self, x, name: str = "x") -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim == 0 or x.shape[-1] != self.n:
-            raise ValueError(f"{name} must have shape (..., {self.n}) (one spin per site), got {x.shape}")
-        if not np.all((x == 1) | (x == -1)):
-            raise ValueError(f"{name} must contain spins in {{-1, +1}} only")
-        return x
-
     def energy(self, x) -> np.ndarray:
-        r"""``L(s) = -sum_i J_i s_i s_{i+1} - sum_i h_i s_i``.
+        r"""``L(s) = -sum_i J_i s_i s_{i+1} - sum_i b_i s_i``.
 
         Parameters
         ----------
@@ -151,105 +322,237 @@ class IsingChain:
         return -(pair @ self.couplings) - s @ self.fields
 
     def local_field(self, x) -> np.ndarray:
-        r"""``f_i(s) = h_i + J_{i-1} s_{i-1} + J_i s_{i+1}`` for every site, shape (..., n)."""
+        r"""``f_i(s) = b_i + J_{i-1} s_{i-1} + J_i s_{i+1}`` for every site, shape (..., n)."""
         s = self._spins(x).astype(float)
         left, right, J_left, J_right = self.neighbours()
         return self.fields + J_left * s[..., left] + J_right * s[..., right]
 
-    # -- exact enumeration --------------------------------------------------
-    def _check_enumerable(self, limit: int = MAX_ENUMERATE) -> None:
-        if self.n > limit:
-            raise ValueError(f"n must be <= {limit} for exact enumeration (2^n states), got {self.n}")
+    # -- transfer matrices ----------------------------------------------------
+    def _forward(self, T: float, start: int | None):
+        """Normalized forward messages ``alpha_i(s)`` (n, 2) and ``log`` of their total.
 
-    def states(self) -> np.ndarray:
-        """All ``2^n`` states in code order, shape (2^n, n), dtype int8 (n <= 20)."""
-        self._check_enumerable()
-        return decode(np.arange(2 ** self.n), self.n)
-
-    def log_partition(self, *, temperature: float = 1.0) -> float:
-        """``log Z(T) = log sum_s exp(-L(s)/T)`` by enumeration (n <= 20)."""
-        T = _positive(temperature, "temperature")
-        a = -self.energy(self.states()) / T
-        top = a.max()
-        return float(top + np.log(np.exp(a - top).sum()))
-
-    def partition_function(self, *, temperature: float = 1.0) -> float:
-        """``Z(T) = sum_s exp(-L(s)/T)`` by enumeration (n <= 20)."""
-        return float(math.exp(self.log_partition(temperature=temperature)))
-
-    def probabilities(self, *, temperature: float = 1.0) -> np.ndarray:
-        """``p(s_k) = exp(-L(s_k)/T) / Z`` for every code ``k``, shape (2^n,) (n <= 20)."""
-        T = _positive(temperature, "temperature")
-        a = -self.energy(self.states()) / T
-        w = np.exp(a - a.max())
-        return w / w.sum()
-
-    def marginals(self, *, temperature: float = 1.0) -> np.ndarray:
-        """Exact ``P(s_i = +1)`` for every site, shape (n,), by enumeration (n <= 20)."""
-        p = self.probabilities(temperature=temperature)
-        return p @ (self.states() > 0)
-
-    # -- exact transition matrices ------------------------------------------
-    def site_kernels(self, *, method: str = "metropolis", temperature: float = 1.0) -> np.ndarray:
-        r"""The single-site kernels ``P_i``, shape (n, 2^n, 2^n) (n <= 10).
-
-        ``P_i[k, l]`` is the probability that an update of site ``i`` moves
-        state ``k`` to state ``l``: to the state with site ``i`` flipped with
-        probability ``a_i(k)``, otherwise it stays. ``a_i = min(1, exp(-Delta L /
-        T))`` for ``method="metropolis"`` and ``a_i = 1 / (1 + exp(Delta L / T))``
-        (the conditional probability of the flipped value) for ``"gibbs"``,
-        with ``Delta L = 2 s_i f_i(s)``.
+        ``alpha_i(s)`` is proportional to the weight of all configurations of sites
+        ``0..i`` with ``s_i = s`` (index 0 is ``s = -1``, index 1 is ``s = +1``);
+        with ``start`` (+1 or -1) site 0 is clamped to that value.
         """
-        self._check_enumerable(MAX_MATRIX)
-        T = _positive(temperature, "temperature")
-        if method not in ("metropolis", "gibbs"):
-            raise ValueError(f"method must be 'metropolis' or 'gibbs', got {method!r}")
-        S = self.states()
-        delta = 2.0 * S * self.local_field(S)                # (2^n, n): Delta L of flipping site i
-        flip = _flip_probability(delta, T, method)
-        m = 2 ** self.n
-        codes = np.arange(m)
-        P = np.zeros((self.n, m, m))
-        for i in range(self.n):
-            partner = codes ^ (1 << (self.n - 1 - i))
-            P[i, codes, partner] = flip[:, i]
-            P[i, codes, codes] = 1.0 - flip[:, i]
-        return P
+        spins = np.array([-1.0, 1.0])
+        phi = np.exp(np.outer(self.fields, spins) / T - np.abs(self.fields)[:, None] / T)
+        log_shift = np.abs(self.fields).sum() / T
+        alpha = np.empty((self.n, 2))
+        a = phi[0].copy()
+        if start is not None:
+            a[spins != start] = 0.0
+        log_norm = log_shift
+        total = a.sum()
+        alpha[0] = a / total
+        log_norm += math.log(total)
+        for i in range(self.n - 1):
+            J = self.couplings[i]
+            psi = np.exp(J * np.outer(spins, spins) / T - abs(J) / T)
+            a = (alpha[i] @ psi) * phi[i + 1]
+            total = a.sum()
+            alpha[i + 1] = a / total
+            log_norm += math.log(total) + abs(J) / T
+        return alpha, log_norm
 
-    def transition_matrix(self, *, method: str = "metropolis", temperature: float = 1.0,
-                          scan: str = "random") -> np.ndarray:
-        r"""The transition matrix of one single-site update (random scan) or one sweep (systematic).
+    def _closing(self, T: float, start: int | None) -> tuple[np.ndarray, float]:
+        """The factor of the last site: 1 for an open chain, ``psi(s_{n-1}, start)`` for a ring."""
+        if not self.periodic:
+            return np.ones(2), 0.0
+        J = self.couplings[-1]
+        return np.exp(J * np.array([-1.0, 1.0]) * start / T - abs(J) / T), abs(J) / T
 
-        ``scan="random"``: ``P = (1/n) sum_i P_i`` (pick a site uniformly, update it);
-        ``scan="systematic"``: ``P = P_0 P_1 ... P_{n-1}`` (one sweep in site order).
-        Rows sum to one; shape (2^n, 2^n) (n <= 10). The random-scan matrix is
-        reversible with respect to ``p``; the systematic-scan matrix leaves ``p``
-        stationary but is in general not reversible.
+    def _branches(self, T: float):
+        """(weight of the branch, start, alpha, closing) for the open chain or both ring branches."""
+        starts = (-1, 1) if self.periodic else (None,)
+        out = []
+        for start in starts:
+            alpha, log_norm = self._forward(T, start)
+            close, log_close = self._closing(T, start)
+            out.append((log_norm + log_close + math.log(alpha[-1] @ close), start, alpha, close))
+        return out
+
+    def transfer_log_partition(self, *, temperature: float = 1.0) -> float:
+        r"""``log Z(T)`` by transfer matrices, in ``O(n)`` for any ``n``.
+
+        ``Z = 1^T D_0 M_0 D_1 M_1 \cdots D_{n-1} 1`` with the 2x2 matrices
+        ``M_i[s, s'] = exp(J_i s s' / T)`` and ``D_i = diag(exp(b_i s / T))``
+        (for a ring the trace closes the product), evaluated with a rescaling at
+        every site so that no overflow occurs.
         """
-        if scan not in ("random", "systematic"):
-            raise ValueError(f"scan must be 'random' or 'systematic', got {scan!r}")
-        kernels = self.site_kernels(method=method, temperature=temperature)
-        if scan == "random":
-            return kernels.mean(axis=0)
-        # P_0 P_1 ... P_{n-1}; right-multiplying by the sparse P_i mixes column l with
-        # column partner_i(l): (A P_i)[:, l] = A[:, l] P_i[l, l] + A[:, l'] P_i[l', l].
-        m = 2 ** self.n
-        codes = np.arange(m)
-        P = kernels[0]
-        for i in range(1, self.n):
-            partner = codes ^ (1 << (self.n - 1 - i))
-            stay = kernels[i, codes, codes]
-            move = kernels[i, partner, codes]
-            P = P * stay + P[:, partner] * move
-        return P
+        T = _positive(temperature, "temperature")
+        logs = [b[0] for b in self._branches(T)]
+        top = max(logs)
+        return float(top + math.log(sum(math.exp(v - top) for v in logs)))
+
+    def _backward(self, T: float, start: int | None, close: np.ndarray) -> np.ndarray:
+        """Normalized backward messages ``beta_i(s)``, shape (n, 2)."""
+        spins = np.array([-1.0, 1.0])
+        phi = np.exp(np.outer(self.fields, spins) / T - np.abs(self.fields)[:, None] / T)
+        beta = np.empty((self.n, 2))
+        beta[-1] = close / close.sum()
+        for i in range(self.n - 2, -1, -1):
+            J = self.couplings[i]
+            psi = np.exp(J * np.outer(spins, spins) / T - abs(J) / T)
+            b = psi @ (phi[i + 1] * beta[i + 1])
+            beta[i] = b / b.sum()
+        return beta
+
+    def transfer_moments(self, *, temperature: float = 1.0) -> TransferMoments:
+        """Exact ``log Z``, ``E[s_i]``, ``E[s_i s_{i+1}]`` and ``E[L]`` in ``O(n)``.
+
+        Forward and backward messages of the transfer matrices give every
+        single-site and neighbour-pair marginal (for a ring, the two values of
+        ``s_0`` are treated as two open chains closed by the last bond).
+        """
+        T = _positive(temperature, "temperature")
+        spins = np.array([-1.0, 1.0])
+        branches = self._branches(T)
+        logs = np.array([b[0] for b in branches])
+        weights = np.exp(logs - logs.max())
+        weights /= weights.sum()
+        n_pairs = len(self.couplings)
+        mag = np.zeros(self.n)
+        bonds = np.zeros(n_pairs)
+        phi = np.exp(np.outer(self.fields, spins) / T - np.abs(self.fields)[:, None] / T)
+        for w, (_, start, alpha, close) in zip(weights, branches):
+            beta = self._backward(T, start, close)
+            single = alpha * beta
+            single /= single.sum(axis=1, keepdims=True)
+            mag += w * (single @ spins)
+            for i in range(self.n - 1):
+                J = self.couplings[i]
+                psi = np.exp(J * np.outer(spins, spins) / T - abs(J) / T)
+                pair = alpha[i][:, None] * psi * (phi[i + 1] * beta[i + 1])[None, :]
+                bonds[i] += w * (spins @ (pair / pair.sum()) @ spins)
+            if self.periodic:
+                # the closing bond (n-1, 0): s_0 = start in this branch
+                bonds[-1] += w * (single[-1] @ spins) * start
+        log_Z = float(logs.max() + math.log(np.exp(logs - logs.max()).sum()))
+        energy = float(-(self.couplings @ bonds) - self.fields @ mag)
+        return TransferMoments(log_Z, mag, bonds, energy)
+
+    def exact_samples(self, size: int, *, temperature: float = 1.0,
+                      rng: int | np.random.Generator | None = None) -> np.ndarray:
+        """Independent exact draws from ``p`` by forward filtering, backward sampling.
+
+        ``O(n)`` per draw for any ``n`` (vectorized over the draws): sample
+        ``s_{n-1}`` from its marginal given the forward messages, then each
+        ``s_i`` given ``s_{i+1}`` from ``alpha_i(s) exp(J_i s s_{i+1} / T)``
+        (for a ring, first the value of ``s_0``).
+
+        Returns
+        -------
+        ndarray of int8, shape (size, n)
+        """
+        T = _positive(temperature, "temperature")
+        size = _count(size, "size", 1)
+        gen = _rng(rng)
+        branches = self._branches(T)
+        logs = np.array([b[0] for b in branches])
+        weights = np.exp(logs - logs.max())
+        weights /= weights.sum()
+        which = gen.choice(len(branches), size=size, p=weights)
+        out = np.empty((size, self.n), dtype=np.int8)
+        spins = np.array([-1, 1], dtype=np.int8)
+        for k, (_, start, alpha, close) in enumerate(branches):
+            rows = np.flatnonzero(which == k)
+            if rows.size == 0:
+                continue
+            m = rows.size
+            last = alpha[-1] * close
+            idx = (gen.random(m) < last[1] / last.sum()).astype(int)      # 1 means s = +1
+            block = np.empty((m, self.n), dtype=np.int8)
+            block[:, -1] = spins[idx]
+            for i in range(self.n - 2, -1, -1):
+                J = self.couplings[i]
+                s_next = block[:, i + 1].astype(float)
+                w_minus = alpha[i, 0] * np.exp(-J * s_next / T)
+                w_plus = alpha[i, 1] * np.exp(J * s_next / T)
+                idx = (gen.random(m) * (w_minus + w_plus) < w_plus).astype(int)
+                block[:, i] = spins[idx]
+            out[rows] = block
+        return out
 
 
-def _flip_probability(delta: np.ndarray, T: float, method: str) -> np.ndarray:
-    """Probability of flipping a site whose flip costs ``delta`` (Metropolis or Gibbs)."""
+@dataclass(frozen=True, eq=False)
+class PairwiseModel(_BinaryModel):
+    r"""Binary tokens with any symmetric couplings: ``L(s) = -1/2 s^T J s - b^T s``.
+
+    Parameters
+    ----------
+    couplings : array, shape (n, n)
+        Symmetric, finite, zero diagonal; ``J_ij`` couples sites ``i`` and ``j``
+        (each pair counted once in ``L``).
+    fields : float or array, shape (n,), keyword-only
+        ``b_i``.
+
+    The local field is ``f_i(s) = b_i + sum_j J_ij s_j``. Nothing like a
+    transfer matrix makes ``Z`` cheap for a general coupling matrix: exact
+    enumeration (``n <= 20``) and sampling are what is left.
+    """
+
+    couplings: np.ndarray
+    fields: np.ndarray = field(default=0.0, kw_only=True)
+
+    def __post_init__(self):
+        J = np.array(self.couplings, dtype=float)
+        if J.ndim != 2 or J.shape[0] != J.shape[1] or J.shape[0] < 2:
+            raise ValueError(f"couplings must be a square (n, n) matrix with n >= 2, got shape {J.shape}")
+        if not np.all(np.isfinite(J)) or not np.allclose(J, J.T) or np.any(np.diag(J) != 0):
+            raise ValueError("couplings must be finite and symmetric with a zero diagonal")
+        J.setflags(write=False)
+        object.__setattr__(self, "couplings", J)
+        object.__setattr__(self, "fields", _as_vector(self.fields, J.shape[0], "fields"))
+
+    @property
+    def n(self) -> int:
+        """Number of sites."""
+        return self.couplings.shape[0]
+
+    @classmethod
+    def long_range(cls, n: int, strength: float, *, exponent: float = 2.0, fields=0.0) -> "PairwiseModel":
+        r"""Couplings decaying with distance along the sentence, ``J_ij = J / |i - j|^alpha``.
+
+        Every token interacts with every other one, as words in a sentence do:
+        conditioning on one token no longer splits the sentence in two, so
+        transfer matrices would have to carry the whole past (``2^n`` states).
+        """
+        n = _count(n, "n", 2)
+        gap = np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float)
+        with np.errstate(divide="ignore"):
+            J = np.where(gap > 0, float(strength) / np.where(gap > 0, gap, 1.0) ** float(exponent), 0.0)
+        return cls(J, fields=fields)
+
+    def energy(self, x) -> np.ndarray:
+        """``L(s) = -1/2 s^T J s - b^T s``, shape (...)."""
+        s = self._spins(x).astype(float)
+        return -0.5 * np.einsum("...i,ij,...j->...", s, self.couplings, s) - s @ self.fields
+
+    def local_field(self, x) -> np.ndarray:
+        """``f_i(s) = b_i + sum_j J_ij s_j``, shape (..., n)."""
+        s = self._spins(x).astype(float)
+        return self.fields + s @ self.couplings
+
+
+def _flip_probability(delta: np.ndarray, T: float, method: str, spins=None,
+                      theta: float = 0.5) -> np.ndarray:
+    """Probability that an update flips a site whose flip costs ``delta``.
+
+    For the Metropolis-Hastings rules ``spins`` holds the current values: the biased
+    coin proposes the flip with probability ``theta`` from -1 and ``1 - theta`` from +1.
+    """
     with np.errstate(over="ignore"):
         if method == "metropolis":
             return np.exp(-np.maximum(delta, 0.0) / T)
-        return 0.5 * (1.0 - np.tanh(delta / (2.0 * T)))       # = 1 / (1 + exp(delta / T))
+        if method == "gibbs":
+            return 0.5 * (1.0 - np.tanh(delta / (2.0 * T)))       # = 1 / (1 + exp(delta / T))
+        q_flip = np.where(spins < 0, theta, 1.0 - theta)
+        q_back = 1.0 - q_flip
+        log_ratio = -delta / T
+        if method == "metropolis-hastings":
+            log_ratio = log_ratio + np.log(q_back / q_flip)
+        return q_flip * np.exp(np.minimum(log_ratio, 0.0))
 
 
 # ----------------------------------------------------------------------------
@@ -296,8 +599,9 @@ def decode(codes, n: int) -> np.ndarray:
 
 
 def _setup(model, x0, n_sweeps, burn_in, thin, temperature, scan):
-    if not isinstance(model, IsingChain):
-        raise ValueError(f"model must be a lib.discrete.IsingChain, got {type(model).__name__}")
+    if not isinstance(model, _BinaryModel):
+        raise ValueError("model must be a lib.discrete.IsingChain or PairwiseModel, "
+                         f"got {type(model).__name__}")
     T = _positive(temperature, "temperature")
     n_sweeps = _count(n_sweeps, "n_sweeps", 0)
     burn_in = _count(burn_in, "burn_in", 0, n_sweeps)
@@ -314,18 +618,24 @@ def _setup(model, x0, n_sweeps, burn_in, thin, temperature, scan):
     return x, single, T, n_sweeps, burn_in, thin, samples
 
 
-def _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, method) -> Chain:
+def _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, method,
+         theta: float = 0.5) -> Chain:
     x, single, T, n_sweeps, burn_in, thin, samples = _setup(model, x0, n_sweeps, burn_in, thin,
                                                             temperature, scan)
     gen = _rng(rng)
     n_chains, n = x.shape
-    left, right, J_left, J_right = model.neighbours()
-    h = model.fields
+    dense = isinstance(model, PairwiseModel)
+    if dense:
+        Jmat = model.couplings
+    else:
+        left, right, J_left, J_right = model.neighbours()
+    b = model.fields
     flat = x.reshape(-1)                       # a view: updating flat updates x
     rows = np.arange(n_chains) * n
     n_flips = np.zeros(n_chains)
     flips = np.empty((n, n_chains), dtype=bool)
     systematic = np.repeat(np.arange(n)[:, None], n_chains, axis=1)
+    log_odds = math.log(theta / (1.0 - theta))
     with np.errstate(divide="ignore"):
         for k in range(n_sweeps):
             # One sweep's random numbers and site geometry, drawn at once. With random scan
@@ -334,28 +644,39 @@ def _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, method) -> 
             u = gen.random((n, n_chains))
             sites = gen.integers(0, n, size=(n, n_chains)) if scan == "random" else systematic
             pos = rows + sites
-            pos_l, pos_r = rows + left[sites], rows + right[sites]
-            JL, JR = J_left[sites], J_right[sites]
-            if method == "metropolis":
-                # flip iff u < exp(-Delta L / T) with Delta L = 2 s f, i.e. s f < -(T/2) log u
-                cut = -0.5 * T * np.log(u)
-                hs = h[sites]
+            if method in ("metropolis-hastings", "uncorrected"):
+                # the biased coin proposes +1 with probability theta; a proposal equal
+                # to the current value changes nothing
+                proposal = np.where(gen.random((n, n_chains)) < theta, 1.0, -1.0)
+            if method == "gibbs":
+                # s_i = +1 iff u < 1 / (1 + exp(-2 f / T)), i.e. f > (T/2) logit(u)
+                cut = 0.5 * T * (np.log(u) - np.log1p(-u))
             else:
-                # s_i = +1 iff u < 1 / (1 + exp(-2 f / T)), i.e. f > (T/2) logit(u);
-                # the site's own field moves to the right-hand side
-                cut = 0.5 * T * (np.log(u) - np.log1p(-u)) - h[sites]
+                # flip iff u < exp(-2 s f / T) * (q ratio), i.e. s f < -(T/2) (log u - log q ratio)
+                cut = -0.5 * T * np.log(u)
+                if method == "metropolis-hastings":
+                    # q(back) / q(flip) = ((1 - theta) / theta)^(proposed value)
+                    cut = cut - 0.5 * T * proposal * log_odds
+            if not dense:
+                pos_l, pos_r = rows + left[sites], rows + right[sites]
+                JL, JR = J_left[sites], J_right[sites]
             for j in range(n):
                 s = flat[pos[j]]
-                f = JL[j] * flat[pos_l[j]]
-                f += JR[j] * flat[pos_r[j]]
-                if method == "metropolis":
-                    f += hs[j]
-                    f *= s
-                    flip = np.less(f, cut[j], out=flips[j])
-                    new = s - 2.0 * s * flip
+                if dense:
+                    f = b[sites[j]] + np.einsum("cn,cn->c", Jmat[sites[j]], x)
                 else:
+                    f = JL[j] * flat[pos_l[j]]
+                    f += JR[j] * flat[pos_r[j]]
+                    f += b[sites[j]]
+                if method == "gibbs":
                     new = np.where(f > cut[j], 1.0, -1.0)
                     np.not_equal(new, s, out=flips[j])
+                else:
+                    f *= s
+                    flip = np.less(f, cut[j], out=flips[j])
+                    if method != "metropolis":
+                        flip &= proposal[j] != s
+                    new = s - 2.0 * s * flip
                 flat[pos[j]] = new
             n_flips += flips.sum(axis=0)
             if k >= burn_in and (k - burn_in) % thin == 0:
@@ -368,7 +689,7 @@ def _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, method) -> 
 
 
 def metropolis_flips(
-    model: IsingChain,
+    model: IsingChain | PairwiseModel,
     x0,
     *,
     n_sweeps: int,
@@ -392,7 +713,7 @@ def metropolis_flips(
 
     Parameters
     ----------
-    model : IsingChain
+    model : IsingChain or PairwiseModel
     x0 : array, shape (n_chains, n) or (n,), entries in {-1, +1}
         Starting states of independent chains.
     n_sweeps : int
@@ -413,7 +734,7 @@ def metropolis_flips(
 
 
 def gibbs_sampler(
-    model: IsingChain,
+    model: IsingChain | PairwiseModel,
     x0,
     *,
     n_sweeps: int,
@@ -435,6 +756,178 @@ def gibbs_sampler(
     "accepted", but a draw equal to the old value does not move the chain).
     """
     return _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, "gibbs")
+
+
+def metropolis_hastings(
+    model: IsingChain | PairwiseModel,
+    x0,
+    *,
+    n_sweeps: int,
+    proposal_plus: float,
+    temperature: float = 1.0,
+    rng: int | np.random.Generator | None = None,
+    burn_in: int = 0,
+    thin: int = 1,
+    scan: str = "random",
+    correct: bool = True,
+) -> Chain:
+    r"""Metropolis-Hastings with an asymmetric single-site proposal (a biased coin).
+
+    Each update picks a site ``i`` as in :func:`metropolis_flips` and proposes
+    the value ``+1`` with probability ``theta = proposal_plus`` and ``-1``
+    otherwise, whatever the current value, so ``q(+1) / q(-1) = theta / (1 -
+    theta)``: the proposal is not symmetric. A proposal that differs from
+    ``s_i`` is accepted with the Metropolis-Hastings probability
+
+    .. math:: \min\Bigl(1, \frac{p(s')\, q(s_i)}{p(s)\, q(s_i')}\Bigr)
+              = \min\Bigl(1, e^{-\Delta L/T}\, \frac{q(s_i)}{q(s_i')}\Bigr),
+
+    which satisfies detailed balance with ``p``. With ``correct=False`` the
+    ratio ``q(s_i)/q(s_i')`` is dropped (the classic mistake, a negative
+    control): the chain is then reversible with respect to the Gibbs
+    distribution with every field shifted by ``(T/2) log(theta / (1 - theta))``,
+    not with respect to ``p``.
+
+    Arguments and returns as in :func:`metropolis_flips`; ``acceptance_rate``
+    is the fraction of updates that changed the site.
+    """
+    theta = _probability(proposal_plus, "proposal_plus")
+    method = "metropolis-hastings" if correct else "uncorrected"
+    return _run(model, x0, n_sweeps, temperature, rng, burn_in, thin, scan, method, theta)
+
+
+# ----------------------------------------------------------------------------
+# exact mixing from the sparse random-scan transition matrix
+# ----------------------------------------------------------------------------
+
+
+def sparse_transition_matrix(model: IsingChain | PairwiseModel, *, method: str = "metropolis",
+                             temperature: float = 1.0, proposal_plus: float = 0.5) -> scipy.sparse.csr_matrix:
+    """The random-scan single-update transition matrix as a sparse matrix (n <= 16).
+
+    The same matrix as ``model.transition_matrix(scan="random")`` (``n + 1``
+    non-zeros per row), in CSR format, for chains too long for a dense matrix.
+    """
+    if not isinstance(model, _BinaryModel):
+        raise ValueError(f"model must be an IsingChain or PairwiseModel, got {type(model).__name__}")
+    model._check_enumerable(MAX_SPARSE)
+    flip = model._flip_table(method, temperature, proposal_plus) / model.n      # (2^n, n)
+    m = 2 ** model.n
+    codes = np.arange(m)
+    rows = [codes]
+    cols = [codes]
+    vals = [1.0 - flip.sum(axis=1)]
+    for i in range(model.n):
+        rows.append(codes)
+        cols.append(codes ^ (1 << (model.n - 1 - i)))
+        vals.append(flip[:, i])
+    return scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(m, m))
+
+
+def _symmetrized(model, method, temperature):
+    P = sparse_transition_matrix(model, method=method, temperature=temperature)
+    p = model.probabilities(temperature=temperature)
+    root = np.sqrt(p)
+    S = scipy.sparse.diags(root) @ P @ scipy.sparse.diags(1.0 / root)
+    return (S + S.T) * 0.5, p, root             # symmetric up to round-off for reversible P
+
+
+def exact_autocorrelation_time(model: IsingChain | PairwiseModel, observable, *, method: str = "gibbs",
+                               temperature: float = 1.0, tol: float = 1e-10) -> float:
+    r"""Exact integrated autocorrelation time, in sweeps, of a random-scan sampler (n <= 16).
+
+    For a chain recorded once per sweep of ``n`` updates, ``K = P^n``, and a
+    statistic ``f`` with ``E_p f = 0`` after centring,
+
+    .. math:: \tau = 1 + 2 \sum_{k \ge 1} \rho(k)
+              = \frac{2 \langle f, (I - K)^{-1} f \rangle_p}{\langle f, f \rangle_p} - 1 ,
+
+    solved by conjugate gradients on the symmetrized matrix
+    ``D^{1/2} K D^{-1/2}`` (``D = diag p``; the samplers here are reversible).
+
+    Parameters
+    ----------
+    observable : array, shape (2^n,)
+        ``f`` at every state, in code order (e.g. ``states().mean(axis=1)``).
+    method : {"metropolis", "gibbs", "metropolis-hastings"}
+    """
+    if method == "uncorrected":
+        raise ValueError("method must be a reversible sampler with respect to p, not 'uncorrected'")
+    S, p, root = _symmetrized(model, method, temperature)
+    f = np.asarray(observable, dtype=float)
+    if f.shape != p.shape:
+        raise ValueError(f"observable must have shape {p.shape} (one value per state), got {f.shape}")
+    f = f - p @ f
+    g = root * f
+    norm = g @ g
+    if norm <= 0:
+        raise ValueError("observable is constant under p: its autocorrelation time is undefined")
+    n = model.n
+
+    def apply(v):
+        out = v
+        for _ in range(n):
+            out = S @ out
+        return v - out
+
+    A = scipy.sparse.linalg.LinearOperator(S.shape, matvec=apply, dtype=float)
+    x, info = scipy.sparse.linalg.cg(A, g, rtol=tol, atol=0.0, maxiter=20_000)
+    if info != 0:
+        raise ValueError(f"conjugate gradients did not converge (info={info}); the chain mixes too slowly")
+    return float(2.0 * (g @ x) / norm - 1.0)
+
+
+def relaxation_time(model: IsingChain | PairwiseModel, *, method: str = "gibbs",
+                    temperature: float = 1.0) -> float:
+    r"""Relaxation time ``1 / (n (-log lambda_*))`` in sweeps (n <= 16).
+
+    ``lambda_* = max(lambda_2, |lambda_min|)`` is the second largest eigenvalue
+    modulus of the random-scan matrix (Lanczos on its symmetrized form): the
+    distance to ``p`` shrinks by a factor ``e`` every relaxation time, once the
+    start-dependent constant is paid (see :func:`tv_after_sweeps`).
+    """
+    S, _, root = _symmetrized(model, method, temperature)
+    v0 = np.linspace(1.0, 2.0, S.shape[0])
+    # deflate the top eigenvector sqrt(p) (eigenvalue 1)
+    top = root / np.linalg.norm(root)
+    deflated = scipy.sparse.linalg.LinearOperator(
+        S.shape, matvec=lambda v: S @ v - top * (top @ v), dtype=float)
+    high = scipy.sparse.linalg.eigsh(deflated, k=1, which="LA", v0=v0, return_eigenvectors=False)[0]
+    low = scipy.sparse.linalg.eigsh(deflated, k=1, which="SA", v0=v0, return_eigenvectors=False)[0]
+    lam = max(high, -low)
+    return float(1.0 / (model.n * -math.log(lam)))
+
+
+def tv_after_sweeps(model: IsingChain | PairwiseModel, initial, sweeps, *, method: str = "gibbs",
+                    temperature: float = 1.0) -> np.ndarray:
+    r"""Exact total variation distance ``||mu_0 K^t - p||_TV`` after ``t`` sweeps (n <= 16).
+
+    ``mu_0`` is the distribution of the starting state (``initial``, shape
+    (2^n,); e.g. uniform for random starting sentences) and ``K = P^n`` one
+    random-scan sweep; the law of the state is propagated by sparse products.
+
+    Returns
+    -------
+    ndarray, shape (len(sweeps),)
+    """
+    P = sparse_transition_matrix(model, method=method, temperature=temperature)
+    p = model.probabilities(temperature=temperature)
+    mu = np.asarray(initial, dtype=float)
+    if mu.shape != p.shape or np.any(mu < 0) or not math.isclose(mu.sum(), 1.0, rel_tol=1e-9):
+        raise ValueError(f"initial must be a probability vector of shape {p.shape}")
+    sweeps = np.asarray(sweeps)
+    if sweeps.ndim != 1 or np.any(sweeps < 0) or np.any(np.diff(sweeps) < 0):
+        raise ValueError("sweeps must be a non-decreasing 1-D sequence of non-negative integers")
+    PT = P.T.tocsr()
+    out = np.empty(len(sweeps))
+    done = 0
+    for j, t in enumerate(sweeps):
+        for _ in range((int(t) - done) * model.n):
+            mu = PT @ mu
+        done = int(t)
+        out[j] = 0.5 * np.abs(mu - p).sum()
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -539,4 +1032,6 @@ def tv_test_states(
     n_draws = max(int(round(n)), 1)
     null = _tv_null(p, n_draws, n_bootstrap, rng)
     threshold = float(np.quantile(null, 1 - level))
-    return TVTest(distance, threshold, float(null.mean()), n, level, distance <= threshold)
+    p_value = (1.0 + np.count_nonzero(null >= distance)) / (1.0 + null.size)
+    return TVTest(distance, threshold, float(null.mean()), n, level, distance <= threshold,
+                  float(p_value))

@@ -1,7 +1,17 @@
-"""One matplotlib style for the whole book, and its standard figures."""
+"""One matplotlib style for the whole book, and its standard figures.
+
+Every figure is :data:`FIG_WIDTH` inches wide at ``figure.dpi = 100``, so every figure is
+700 CSS pixels wide on the page and its text has the same size as in every other figure
+(design multi-panel figures for the column with :func:`new_axes`: at most two panels side
+by side, more in rows). :func:`use_style` also makes the inline backend send 2x PNGs with
+their display size in the output metadata (sharp on HiDPI screens, displayed at 700 px)
+and switches off ``bbox_inches="tight"`` (which would crop each figure to a different
+width). Animations: :func:`animation_html`.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import matplotlib as mpl
@@ -10,7 +20,25 @@ import numpy as np
 
 from .stats import cell_edges, histogram_density
 
-__all__ = ["COLORS", "use_style", "hist_vs_density", "new_axes"]
+__all__ = [
+    "COLORS",
+    "CYCLE",
+    "FIG_WIDTH",
+    "FIGURE_DPI",
+    "ANIMATION_DPI",
+    "use_style",
+    "new_axes",
+    "animation_html",
+    "hist_vs_density",
+]
+
+#: Width of every figure, in inches (700 CSS px at ``FIGURE_DPI``): the book's column.
+FIG_WIDTH: float = 7.0
+#: Display resolution: one inch of figure is this many CSS pixels on the page.
+FIGURE_DPI: int = 100
+#: Resolution of animation frames (1.5x the display size: sharp enough on HiDPI screens
+#: while a 30-frame animation stays around 1-2 MB and renders in a few seconds).
+ANIMATION_DPI: int = 150
 
 #: The book's colours, by role. Samples are blue, exact results orange,
 #: numerical PDE solutions green, wrong answers (negative controls) red.
@@ -27,9 +55,10 @@ COLORS: dict[str, str] = {
 CYCLE: list[str] = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860"]
 
 _STYLE = {
-    "figure.figsize": (7.0, 4.0),
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "figure.figsize": (FIG_WIDTH, 4.0),
+    "figure.dpi": FIGURE_DPI,
+    "savefig.dpi": ANIMATION_DPI,
+    "savefig.bbox": None,
     "figure.constrained_layout.use": True,
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -46,14 +75,102 @@ _STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (call once at the top of a notebook)."""
+    """Apply the book's matplotlib style (call once at the top of a notebook).
+
+    Sets the rcParams (sizes, colours, constrained layout) and, in a Jupyter kernel with
+    the inline backend, the inline backend's output: a 2x PNG ("retina": the image has
+    twice the pixels, the output metadata its display size, so JupyterLab and the book
+    show it 700 px wide and sharp on HiDPI screens) and no ``bbox_inches="tight"``
+    cropping, so every figure keeps exactly :data:`FIG_WIDTH`.
+    """
     mpl.rcParams.update(_STYLE)
     mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=CYCLE)
+    _configure_inline_backend()
 
 
-def new_axes(ncols: int = 1, *, width: float = 7.0, height: float = 4.0, **kwargs):
-    """``plt.subplots`` with the book's figure width; returns ``(fig, axes)``."""
-    return plt.subplots(1, ncols, figsize=(width, height), **kwargs)
+def _configure_inline_backend() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to configure
+        return
+    if get_ipython() is None or "inline" not in mpl.get_backend().lower():
+        return
+    from matplotlib_inline.backend_inline import InlineBackend, set_matplotlib_formats
+
+    config = InlineBackend.instance()
+    # the defaults would crop every figure to its own tight box (different widths)
+    config.print_figure_kwargs = {"bbox_inches": None, "facecolor": "white"}
+    config.figure_formats = {"retina"}
+    set_matplotlib_formats("retina", bbox_inches=None, facecolor="white")
+
+
+def new_axes(
+    ncols: int = 1,
+    *,
+    nrows: int = 1,
+    width: float = FIG_WIDTH,
+    height: float | None = None,
+    **kwargs,
+):
+    """``plt.subplots`` at the book's width; returns ``(fig, axes)``.
+
+    Parameters
+    ----------
+    ncols, nrows : int
+        Panels side by side (at most 2 read well at the column's width) and rows of panels.
+        ``new_axes(2)`` is two panels side by side, ``new_axes(2, nrows=2)`` a 2x2 grid.
+    width : float
+        Figure width in inches; keep the default :data:`FIG_WIDTH` so that text has the same
+        size in every figure.
+    height : float, optional
+        Figure height in inches; default 4.0 for one row, 2.8 per row for several.
+    **kwargs
+        Passed to ``plt.subplots`` (``sharex``, ``sharey``, ``gridspec_kw``, ...).
+    """
+    if ncols < 1 or nrows < 1:
+        raise ValueError(f"ncols and nrows must be >= 1, got ncols={ncols}, nrows={nrows}")
+    if height is None:
+        height = 4.0 if nrows == 1 else 2.8 * nrows
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def animation_html(anim, *, dpi: int = ANIMATION_DPI, default_mode: str = "once", close: bool = True):
+    """A matplotlib animation as HTML that plays in the static book and in JupyterLab.
+
+    The frames are rendered at ``dpi`` and displayed at the figure's size at
+    :data:`FIGURE_DPI` (700 px for a :data:`FIG_WIDTH` figure, shrinking with the column),
+    so the animation is as wide as the figures and its text as large. Make the figure with
+    :func:`new_axes` (``layout="none"`` and ``fig.subplots_adjust`` keep the frames cheap to
+    draw), keep the legend outside the data, and give the animation a caption.
+
+    Parameters
+    ----------
+    anim : matplotlib.animation.Animation
+    dpi : int
+        Resolution of the embedded PNG frames.
+    default_mode : {"once", "loop", "reflect"}
+        What the player does at the last frame.
+    close : bool
+        Close the figure (so the notebook does not also show its last frame as a figure).
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    from IPython.display import HTML
+
+    fig = anim._fig
+    width_px = round(fig.get_figwidth() * FIGURE_DPI)
+    with mpl.rc_context({"savefig.dpi": dpi, "savefig.bbox": None}):
+        html = anim.to_jshtml(default_mode=default_mode)
+    if close:
+        plt.close(fig)
+    style = f'style="width: {width_px}px; max-width: 100%; height: auto;"'
+    html = html.replace("<img id=", f"<img {style} id=", 1)
+    # matplotlib links Font Awesome 4 from a CDN for the player's icons; the book (Font Awesome 6)
+    # and JupyterLab (its own copy) have the icons already, and the page must work offline
+    html = re.sub(r'<link rel="stylesheet"\s*href="https://[^"]*font-awesome[^"]*">', "", html)
+    return HTML(html)
 
 
 def hist_vs_density(

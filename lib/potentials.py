@@ -12,11 +12,14 @@ hand-written in-place kernels where the samplers' speed matters.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+
+from . import _kernels
 
 __all__ = ["Potential", "quadratic", "double_well", "gaussian_mixture"]
 
@@ -75,38 +78,16 @@ class Potential:
         if not symbols or not all(isinstance(s, sp.Symbol) for s in symbols):
             raise ValueError("x must be a SymPy Symbol or a non-empty sequence of Symbols")
         expr = sp.sympify(expr, locals={s.name: s for s in symbols})
+        if not isinstance(expr, sp.Expr):
+            raise ValueError(f"expr must be a scalar SymPy expression, got {type(expr).__name__}")
         extra = expr.free_symbols - set(symbols)
         if extra:
             names = ", ".join(sorted(str(s) for s in extra))
             raise ValueError(
                 f"expr depends on {names}, which are not coordinates; substitute numbers for parameters first"
             )
-        gradient = [sp.diff(expr, s) for s in symbols]
-        energy_f = sp.lambdify(symbols, expr, modules="numpy")
-        grad_fs = [sp.lambdify(symbols, g, modules="numpy") for g in gradient]
-        d = len(symbols)
-        if d == 1:
-
-            def energy_fn(x):
-                return np.broadcast_to(np.asarray(energy_f(x), dtype=float), np.shape(x)).copy()
-
-            def grad_fn(x):
-                return np.broadcast_to(np.asarray(grad_fs[0](x), dtype=float), np.shape(x)).copy()
-
-        else:
-
-            def energy_fn(x):
-                cols = [x[..., i] for i in range(d)]
-                return np.broadcast_to(np.asarray(energy_f(*cols), dtype=float), x.shape[:-1]).copy()
-
-            def grad_fn(x):
-                cols = [x[..., i] for i in range(d)]
-                out = np.empty(x.shape, dtype=float)
-                for i, g in enumerate(grad_fs):
-                    out[..., i] = g(*cols)
-                return out
-
-        return cls(expr, symbols, energy_fn, grad_fn, name or str(expr))
+        energy_fn, grad_fn, kernel = _numeric(expr, symbols)
+        return cls(expr, symbols, energy_fn, grad_fn, name or str(expr), kernel)
 
     # ------------------------------------------------------------- evaluate
     @property
@@ -165,6 +146,77 @@ class Potential:
 
     def _repr_latex_(self) -> str:
         return f"$L({', '.join(map(sp.latex, self.symbols))}) = {sp.latex(self.expr)}$"
+
+
+# ---------------------------------------------------------------------------
+# from SymPy to NumPy
+# ---------------------------------------------------------------------------
+
+
+def _real_form(expr: sp.Expr, symbols: tuple) -> tuple:
+    """``expr`` in real coordinates; ValueError if it is not a finite real function.
+
+    Coordinates not declared real are replaced by real ones, so that e.g. the
+    derivative of ``Abs(x)`` is ``sign(x)`` (for complex x SymPy keeps re/im parts).
+    """
+    real = tuple(s if s.is_real else sp.Dummy(s.name, real=True) for s in symbols)
+    expr = expr.xreplace(dict(zip(symbols, real)))
+    if expr.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        raise ValueError(f"expr must be finite: {expr} contains an infinite or undefined constant (oo, zoo, nan)")
+    if expr.has(sp.I):
+        expr = sp.expand_complex(expr)  # e.g. (x + I)(x - I) = x**2 + 1
+        if expr.has(sp.I):
+            raise ValueError(f"expr must be real for real coordinates, but {expr} contains the imaginary unit I")
+    for node in sp.preorder_traversal(expr):
+        if (isinstance(node, sp.Function) or (node.is_Pow and not node.exp.is_Integer)) \
+                and node.is_extended_real is False:
+            raise ValueError(
+                f"expr must be real for real coordinates, but {node} is never real "
+                "(e.g. the square root or logarithm of a negative number)"
+            )
+    return expr, real
+
+
+@functools.lru_cache(maxsize=16)
+def _numeric(expr: sp.Expr, symbols: tuple):
+    """(energy_fn, grad_fn, kernel) for ``expr``: generated in-place code (see
+    :mod:`lib._kernels`), or lambdified functions (kernel None) for the rare
+    expressions the generator does not cover (e.g. Piecewise)."""
+    expr, real = _real_form(expr, symbols)
+    try:
+        compiled = _kernels.compile_potential(expr, real, label=str(expr)[:60])
+    except _kernels.CompileError:
+        return _lambdified(expr, real) + (None,)
+    return compiled.energy, compiled.grad, compiled.kernel
+
+
+def _lambdified(expr: sp.Expr, symbols: tuple):
+    gradient = [sp.diff(expr, s) for s in symbols]
+    energy_f = sp.lambdify(symbols, expr, modules="numpy")
+    grad_fs = [sp.lambdify(symbols, g, modules="numpy") for g in gradient]
+    d = len(symbols)
+    if d == 1:
+
+        def energy_fn(x):
+            return np.broadcast_to(np.asarray(energy_f(x), dtype=float), np.shape(x)).copy()
+
+        def grad_fn(x):
+            return np.broadcast_to(np.asarray(grad_fs[0](x), dtype=float), np.shape(x)).copy()
+
+    else:
+
+        def energy_fn(x):
+            cols = [x[..., i] for i in range(d)]
+            return np.broadcast_to(np.asarray(energy_f(*cols), dtype=float), x.shape[:-1]).copy()
+
+        def grad_fn(x):
+            cols = [x[..., i] for i in range(d)]
+            out = np.empty(x.shape, dtype=float)
+            for i, g in enumerate(grad_fs):
+                out[..., i] = g(*cols)
+            return out
+
+    return energy_fn, grad_fn
 
 
 # ---------------------------------------------------------------------------

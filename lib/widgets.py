@@ -1,8 +1,19 @@
 """Thin helpers around ipywidgets for the chapters' interactive figures.
 
-A widget's callback only runs with a live kernel; the static book shows the
-figure drawn once at the default values (and every chapter makes the same
-point with a static figure as well).
+A widget's callback only runs with a live kernel; in the book the widget cell is
+removed and a static figure plus a callout make the same point.
+
+Why :func:`interact` is not ``ipywidgets.interact``: ``interactive`` draws its first
+figure inside ``with output_widget:`` while the cell executes. A headless executor
+(nbclient: ``jupyter nbconvert --execute``, the book build) then mimics a frontend's
+Output widget and, for every captured output, sends a ``comm_msg`` back on the shell
+channel while it waits on that same channel for the cell's ``execute_reply``. About one
+widget cell in thirteen (measured under load) lost that wake-up and waited for the full
+cell timeout although the kernel was idle (the 1200 s stalls). Here the first figure is
+rendered by IPython's formatter and *set* as the Output widget's state, so nothing is
+captured during execution and the executor never writes to the shell channel; the
+figure shows at once in JupyterLab, and later slider moves (which only happen with a
+live frontend) draw into the widget as usual.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from typing import Callable
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-__all__ = ["interact", "float_slider", "float_log_slider", "int_slider", "dropdown"]
+__all__ = ["Interactive", "interact", "float_slider", "float_log_slider", "int_slider", "dropdown"]
 
 
 def float_slider(value: float, min: float, max: float, step: float, description: str) -> widgets.FloatSlider:
@@ -39,16 +50,61 @@ def dropdown(options, value, description: str) -> widgets.Dropdown:
                             style={"description_width": "initial"})
 
 
-def interact(draw: Callable[..., None], **controls) -> widgets.interactive:
-    """Run ``draw(**values)`` whenever a control changes and show its figure.
+class Interactive(widgets.VBox):
+    """The controls above an Output widget holding the figure; see :func:`interact`."""
 
-    ``draw`` makes a matplotlib figure (it need not return it). The returned
-    ``ipywidgets.interactive`` is displayed by the notebook when it is the
-    last expression of a cell.
+    def __init__(self, draw: Callable[..., None], controls: dict[str, widgets.ValueWidget]):
+        self.draw = draw
+        self.controls = dict(controls)
+        self.out = widgets.Output()
+        # the first figure is the Output widget's initial state (no capture while the cell runs)
+        self.out.outputs = tuple(_render_outputs(draw, self.values))
+        super().__init__(children=[*self.controls.values(), self.out])
+        self.add_class("widget-interact")
+        for control in self.controls.values():
+            control.observe(self.update, names="value")
+
+    @property
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, change=None) -> None:
+        """Redraw for the current control values (called on every control change)."""
+        with self.out:  # exceptions are shown in the widget by Output.__exit__
+            self.out.clear_output(wait=True)
+            self.draw(**self.values)
+            plt.show()
+
+
+def _render_outputs(draw: Callable[..., None], values: dict) -> list[dict]:
+    """Run ``draw(**values)`` and return its figures as notebook display_data outputs."""
+    before = set(plt.get_fignums())
+    draw(**values)
+    new = [num for num in plt.get_fignums() if num not in before]
+    outputs = []
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # no IPython: nothing can display the figure anyway
+        shell = None
+    for num in new:
+        fig = plt.figure(num)
+        if shell is not None:
+            # the inline backend's own formatter: 2x PNG + display size (lib.plotting.use_style)
+            data, metadata = shell.display_formatter.format(fig)
+            data = {k: v for k, v in data.items() if k != "text/plain"} or data
+            outputs.append({"output_type": "display_data", "data": data, "metadata": metadata})
+        plt.close(fig)
+    return outputs
+
+
+def interact(draw: Callable[..., None], **controls) -> Interactive:
+    """Controls that redraw ``draw(**values)``'s figure whenever one of them changes.
+
+    ``draw`` makes a matplotlib figure (it need not return it). It runs once here, for
+    the initial values (so an error in it fails the cell, and nbval tests it), and again
+    on every change of a control in a live notebook. Display the returned widget by
+    making it the last expression of the cell.
     """
-
-    def update(**values):
-        draw(**values)
-        plt.show()
-
-    return widgets.interactive(update, **controls)
+    return Interactive(draw, controls)

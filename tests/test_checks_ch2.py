@@ -65,6 +65,37 @@ def test_ch2_glauber_formula_matches_the_exact_transition_matrix():
     assert math.isclose(rho1, 1 - (1 - math.tanh(2 / T)) / n, rel_tol=1e-12)
 
 
+def test_ch2_ex7_metropolis_hastings_acceptance():
+    check = lib.checks.check
+    dL = sp.Symbol("Delta_L", real=True)
+    T, theta = sp.symbols("T theta", positive=True)
+    assert check("ch2-ex7", sp.Min(1, sp.exp(-dL / T) * (1 - theta) / theta))
+    assert check("ch2-ex7", "Min(1, exp(-Delta_L/T)*(1/theta - 1))")
+    assert check("ch2-ex7", "min(1, (1 - theta)*exp(-Delta_L/T)/theta)")
+    r = check("ch2-ex7", "Min(1, exp(-Delta_L/T))")                   # no q-ratio
+    assert not r and "asymmetric" in r.message and "theta" not in r.message
+    assert not check("ch2-ex7", "Min(1, exp(-Delta_L/T)*theta/(1 - theta))")    # inverted
+    assert not check("ch2-ex7", "exp(-Delta_L/T)*(1 - theta)/theta")            # no min
+    # the acceptance reproduces the sampler's exact transition matrix
+    model = D.IsingChain(4, 0.7, fields=[0.2, -0.1, 0.3, 0.0])
+    th, TT = 0.7, 0.8
+    P = model.transition_matrix(method="metropolis-hastings", temperature=TT, proposal_plus=th)
+    S = model.states()
+    k = 0                                       # all -1; flip site 2 to +1
+    dE = 2 * S[k, 2] * model.local_field(S[k])[2]
+    partner = k ^ (1 << (4 - 1 - 2))
+    want = th * min(1.0, math.exp(-dE / TT) * (1 - th) / th) / 4
+    assert math.isclose(P[k, partner], want, rel_tol=1e-12)
+
+
+def test_ch2_string_forms():
+    check = lib.checks.check
+    assert check("ch2-ex2", "2*(2*cosh(J/T))^(n - 1)")
+    assert check("ch2-ex2", "2**n*cosh(J/T)**(n-1)")
+    assert check("ch2-ex3", str((1 + ring_r(1.5)) / (1 - ring_r(1.5))))
+    assert check("ch2-ex4", "r**k".replace("r", repr(ring_r(1.0))))
+
+
 def test_ch2_labels_registered():
-    for label in ("ch2-ex1", "ch2-ex2", "ch2-ex3", "ch2-ex4"):
+    for label in ("ch2-ex1", "ch2-ex2", "ch2-ex3", "ch2-ex4", "ch2-ex7"):
         assert label in lib.checks.available()

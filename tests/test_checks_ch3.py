@@ -30,8 +30,9 @@ def test_ch3_ex2_weak_error_of_the_mean():
     # the exact (1 - a h)^{t/h} expansion agrees with the registered answer
     h = sp.Symbol("h", positive=True)
     ap, tp, xp = sp.symbols("a t x0", positive=True)
-    D = sp.limit(((1 - ap * h) ** (tp / h) * xp - xp * sp.exp(-ap * tp)) / h, h, 0)
-    assert lib.checks.check("ch3-ex2", D).passed
+    gamma = sp.limit(((1 - ap * h) ** (tp / h) * xp - xp * sp.exp(-ap * tp)) / h, h, 0)
+    assert lib.checks.check("ch3-ex2", gamma).passed
+    assert "gamma" in lib.checks.check("ch3-ex2", a * t).message
 
 
 def test_ch3_ex3_forgotten_square_root():
@@ -52,6 +53,19 @@ def test_ch3_ex4_variance_from_a_spread_start():
     # relaxation rate a instead of 2a is wrong
     assert not lib.checks.check("ch3-ex4", lambda s: 0.25 + 0.75 * np.exp(-2.0 * s)).passed
     assert not lib.checks.check("ch3-ex4", 0.25).passed      # not a function
+
+
+def test_ch3_ex5_signal_to_noise_ratio():
+    # |C| h / sqrt(Var[x_1^2] / n) with the OU moments at t = 1 (a = 1, T = 1/2, x0 = 2)
+    m, v = 2 * np.exp(-1.0), 0.5 * (1 - np.exp(-2.0))
+    C = 0.25 * (1 - np.exp(-2.0)) + np.exp(-2.0) * (0.5 - 4.0)
+    snr = abs(C) * 0.01 / np.sqrt((2 * v**2 + 4 * m**2 * v) / 1e4)
+    assert lib.checks.check("ch3-ex5", snr).passed
+    assert lib.checks.check("ch3-ex5", 0.23).passed                  # a rounded estimate
+    assert not lib.checks.check("ch3-ex5", 1 / snr).passed           # noise over signal
+    assert not lib.checks.check("ch3-ex5", snr * 10).passed          # bias at h = 0.1
+    assert not lib.checks.check("ch3-ex5", snr / np.sqrt(2)).passed  # SE of a difference
+    assert "0.22" not in lib.checks.check("ch3-ex5", 0.5).message
 
 
 def test_ch3_ex6_brownian_difference_quotient():

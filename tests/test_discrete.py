@@ -180,3 +180,158 @@ def test_tv_test_states_calibration_and_n_eff():
     res = D.tv_test_states(draws, p, n_eff=200)
     assert res.n_eff == 200 and res.threshold > D.tv_test_states(draws, p).threshold
     assert math.isclose(res.distance, D.tv_distance_states(draws, p))
+
+
+# ---------------------------------------------------------------------------
+# transfer matrices, the long-range model, Metropolis-Hastings, exact mixing
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_transfer_matrices_match_enumeration(periodic):
+    rng = np.random.default_rng(11)
+    n, T = 9, 0.8
+    model = D.IsingChain(n, rng.normal(size=n if periodic else n - 1), fields=rng.normal(size=n),
+                         periodic=periodic)
+    p, S = model.probabilities(temperature=T), model.states()
+    mom = model.transfer_moments(temperature=T)
+    assert math.isclose(mom.log_partition, model.log_partition(temperature=T), abs_tol=1e-12)
+    assert math.isclose(model.transfer_log_partition(temperature=T), mom.log_partition, abs_tol=1e-12)
+    assert np.allclose(mom.marginals, model.marginals(temperature=T), atol=1e-13)
+    pair = S[:, :-1] * S[:, 1:]
+    if periodic:
+        pair = np.concatenate([pair, S[:, -1:] * S[:, :1]], axis=1)
+    assert np.allclose(mom.bond_correlations, p @ pair, atol=1e-13)
+    assert math.isclose(mom.mean_energy, p @ model.energy(S), abs_tol=1e-12)
+    draws = model.exact_samples(20_000, temperature=T, rng=3)
+    assert draws.shape == (20_000, n) and draws.dtype == np.int8
+    assert D.tv_test_states(draws, p, rng=4).passed
+    assert not D.tv_test_states(draws, model.probabilities(temperature=1.3 * T), rng=4).passed
+
+
+def test_transfer_matrices_at_large_n_and_low_temperature():
+    n = 2000
+    model = D.IsingChain(n, 1.0)
+    T = 0.05          # exp(J/T) = e^20: the rescaling must prevent overflow
+    closed = math.log(2) + (n - 1) * math.log(2 * math.cosh(1.0 / T))
+    assert math.isclose(model.transfer_log_partition(temperature=T), closed, rel_tol=1e-12)
+    mom = D.IsingChain(n, 1.0, fields=0.3).transfer_moments(temperature=1.0)
+    assert np.all(np.isfinite(mom.magnetizations)) and np.all(mom.magnetizations > 0)
+    # ring without fields: E[x_i x_{i+1}] = tanh(J/T) up to exp(-n / xi)
+    ring = D.IsingChain(200, 1.0, periodic=True).transfer_moments(temperature=2.0)
+    assert np.allclose(ring.bond_correlations, math.tanh(0.5), atol=1e-12)
+
+
+def test_pairwise_model_energy_fields_and_samplers():
+    model = D.PairwiseModel.long_range(6, 0.8, exponent=1.5, fields=np.linspace(-0.5, 0.5, 6))
+    J = model.couplings
+    assert np.allclose(J, J.T) and np.all(np.diag(J) == 0) and math.isclose(J[0, 2], 0.8 / 2**1.5)
+    S = model.states()
+    f = model.local_field(S)
+    for i in range(6):
+        flipped = S.copy()
+        flipped[:, i] *= -1
+        assert np.allclose(model.energy(flipped) - model.energy(S), 2 * S[:, i] * f[:, i])
+    # a chain written as a pairwise model has the chain's energy
+    chain = D.IsingChain(5, [0.5, -0.2, 0.3, 0.9], fields=[0.1, 0.0, -0.4, 0.2, 0.3])
+    Jc = np.zeros((5, 5))
+    for i, c in enumerate(chain.couplings):
+        Jc[i, i + 1] = Jc[i + 1, i] = c
+    as_pairs = D.PairwiseModel(Jc, fields=chain.fields)
+    assert np.allclose(as_pairs.energy(chain.states()), chain.energy(chain.states()))
+    T = 0.9
+    p = model.probabilities(temperature=T)
+    x0 = np.random.default_rng(2).choice([-1, 1], size=(6000, 6))
+    for sampler in (D.metropolis_flips, D.gibbs_sampler):
+        run = sampler(model, x0, n_sweeps=60, temperature=T, rng=3, burn_in=59)
+        assert D.tv_test_states(run.final, p, rng=4).passed
+        assert not D.tv_test_states(run.final, model.probabilities(temperature=1.4 * T), rng=4).passed
+    P = model.transition_matrix(method="gibbs", temperature=T)
+    assert np.allclose(p @ P, p, atol=1e-14)
+
+
+def test_metropolis_hastings_and_the_uncorrected_negative_control():
+    model = D.IsingChain(6, 0.8, fields=np.linspace(-0.5, 0.5, 6))
+    T, theta = 0.9, 0.75
+    p = model.probabilities(temperature=T)
+    shifted = D.IsingChain(6, 0.8, fields=model.fields + T / 2 * math.log(theta / (1 - theta)))
+    p_shift = shifted.probabilities(temperature=T)
+    P = model.transition_matrix(method="metropolis-hastings", temperature=T, proposal_plus=theta)
+    flux = p[:, None] * P
+    assert np.allclose(flux, flux.T, atol=1e-15) and np.allclose(p @ P, p, atol=1e-14)
+    Pu = model.transition_matrix(method="uncorrected", temperature=T, proposal_plus=theta)
+    assert np.allclose(p_shift @ Pu, p_shift, atol=1e-14) and np.abs(p @ Pu - p).max() > 1e-3
+    # theta = 1/2: the biased coin is a fair coin, MH = Metropolis with half the flips proposed
+    Ph = model.transition_matrix(method="metropolis-hastings", temperature=T, proposal_plus=0.5)
+    Pm = model.transition_matrix(method="metropolis", temperature=T)
+    off = ~np.eye(len(P), dtype=bool)
+    assert np.allclose(Ph[off], 0.5 * Pm[off])
+    x0 = np.random.default_rng(2).choice([-1, 1], size=(6000, 6))
+    good = D.metropolis_hastings(model, x0, n_sweeps=80, proposal_plus=theta, temperature=T, rng=3,
+                                 burn_in=79)
+    bad = D.metropolis_hastings(model, x0, n_sweeps=80, proposal_plus=theta, temperature=T, rng=3,
+                                burn_in=79, correct=False)
+    assert D.tv_test_states(good.final, p, rng=4).passed
+    assert not D.tv_test_states(bad.final, p, rng=4).passed
+    assert D.tv_test_states(bad.final, p_shift, rng=4).passed
+    with pytest.raises(ValueError, match="proposal_plus"):
+        D.metropolis_hastings(model, x0, n_sweeps=1, proposal_plus=1.0)
+
+
+def test_sparse_matrix_and_exact_mixing_quantities():
+    model = D.IsingChain(6, 1.0, fields=np.linspace(-0.4, 0.4, 6))
+    T = 0.8
+    for method in ("metropolis", "gibbs"):
+        dense = model.transition_matrix(method=method, temperature=T)
+        sparse = D.sparse_transition_matrix(model, method=method, temperature=T)
+        assert np.allclose(sparse.toarray(), dense, atol=1e-15)
+        # tau from the eigen-decomposition of the dense one-sweep kernel
+        p = model.probabilities(temperature=T)
+        root = np.sqrt(p)
+        S = root[:, None] * dense / root[None, :]
+        lam, vec = np.linalg.eigh((S + S.T) / 2)
+        f = model.states().mean(axis=1)
+        g = root * (f - p @ f)
+        c = (vec.T @ g) ** 2
+        mu = lam**6
+        keep = lam < 1 - 1e-12
+        tau = 2 * np.sum(c[keep] / (1 - mu[keep])) / np.sum(c) - 1
+        assert math.isclose(D.exact_autocorrelation_time(model, f, method=method, temperature=T),
+                            tau, rel_tol=1e-8)
+        second = np.sort(np.abs(lam))[-2]
+        assert math.isclose(D.relaxation_time(model, method=method, temperature=T),
+                            1 / (6 * -math.log(second)), rel_tol=1e-6)
+        start = np.zeros(64)
+        start[-1] = 1.0                                     # all +1
+        K = np.linalg.matrix_power(dense, 6)
+        mu_t = start @ np.linalg.matrix_power(K, 5)
+        assert math.isclose(D.tv_after_sweeps(model, start, [5], method=method, temperature=T)[0],
+                            0.5 * np.abs(mu_t - p).sum(), rel_tol=1e-9)
+    # Glauber's closed form for the zero-field ring
+    ring = D.IsingChain(8, 1.0, periodic=True)
+    r = (1 - (1 - math.tanh(2 / 1.2)) / 8) ** 8
+    tau = D.exact_autocorrelation_time(ring, ring.states().mean(axis=1), method="gibbs",
+                                       temperature=1.2)
+    assert math.isclose(tau, (1 + r) / (1 - r), rel_tol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "call, word",
+    [
+        (lambda: D.PairwiseModel(np.ones((3, 3))), "couplings"),
+        (lambda: D.PairwiseModel(np.array([[0.0, 1.0], [2.0, 0.0]])), "couplings"),
+        (lambda: D.PairwiseModel(np.zeros((3, 2))), "couplings"),
+        (lambda: D.PairwiseModel(np.zeros((3, 3)), fields=[1.0, 2.0]), "fields"),
+        (lambda: D.IsingChain(4).exact_samples(0), "size"),
+        (lambda: D.IsingChain(4).transfer_moments(temperature=-1.0), "temperature"),
+        (lambda: D.sparse_transition_matrix(D.IsingChain(17)), "n must be <= 16"),
+        (lambda: D.sparse_transition_matrix(D.IsingChain(4), method="heat"), "method"),
+        (lambda: D.exact_autocorrelation_time(D.IsingChain(4), np.ones(8)), "observable"),
+        (lambda: D.exact_autocorrelation_time(D.IsingChain(4), np.ones(16)), "constant"),
+        (lambda: D.tv_after_sweeps(D.IsingChain(4), np.ones(16), [1]), "initial"),
+        (lambda: D.tv_after_sweeps(D.IsingChain(4), np.ones(16) / 16, [3, 1]), "sweeps"),
+    ],
+)
+def test_new_bad_input_raises_value_error(call, word):
+    with pytest.raises(ValueError, match=word):
+        call()

@@ -131,3 +131,116 @@ def test_gibbs_density_validation():
         lib.gibbs_density(lib.potentials.double_well(), np.linspace(-1, 1, 5), temperature=-1)
     with pytest.raises(ValueError, match="1-D potential"):
         lib.gibbs_density(lib.potentials.quadratic(np.eye(2)), np.linspace(-1, 1, 5))
+
+
+# ---- the independent central scheme, steady states, ULA's invariant law, OU kernel ----
+
+import sys  # noqa: E402
+
+# the module (the attribute lib.fokker_planck is the solver function)
+fpm = sys.modules["lib.fokker_planck"]
+
+
+def test_central_scheme_steady_state_converges_to_gibbs_at_second_order():
+    """Nothing in the central flux knows exp(-L/T): its steady state is Gibbs only as dx -> 0."""
+    import scipy.integrate
+
+    U = lib.potentials.double_well()
+    T = 0.25
+    errors, spacings = [], []
+    for m in (160, 320, 640):
+        grid = np.linspace(-2, 2, m)
+        dx = grid[1] - grid[0]
+        Q = fpm.central_generator(lambda x: -U.grad(x), 2 * T, grid)
+        np.testing.assert_allclose(Q.sum(axis=0), 0.0, atol=1e-10 * np.abs(Q).max())
+        p = fpm.steady_state(Q, grid)
+        Z = scipy.integrate.quad(lambda y: math.exp(-float(U.energy(np.array([y]))[0]) / T),
+                                 grid[0] - dx / 2, grid[-1] + dx / 2, points=[-1, 0, 1])[0]
+        errors.append(np.abs(p - np.exp(-U.energy(grid) / T) / Z).sum() * dx)
+        spacings.append(dx)
+    slope = np.polyfit(np.log(spacings), np.log(errors), 1)[0]
+    assert abs(slope - 2) < 0.05, slope
+    assert errors[-1] < 3e-5
+    # negative control: the steady state is far from the Gibbs density at 1.1 T
+    wrong = np.exp(-U.energy(grid) / (1.1 * T))
+    wrong /= wrong.sum() * dx
+    assert np.abs(p - wrong).sum() * dx > 1000 * errors[-1]
+
+
+def test_central_scheme_rejects_coarse_grids_and_matches_sg_in_time():
+    U = lib.potentials.double_well()
+    with pytest.raises(ValueError, match="Peclet"):
+        fpm.central_generator(lambda x: -U.grad(x), 0.2, np.linspace(-2, 2, 60))
+    with pytest.raises(ValueError, match="positive"):
+        fpm.central_generator(0.0, -1.0, np.linspace(-2, 2, 60))
+    grid = np.linspace(-2.5, 2.5, 301)
+    p0 = gaussian(grid, 1.5, 0.05)
+    Qc = fpm.central_generator(lambda x: -U.grad(x), 1.0, grid)
+    pc = fpm.evolve(Qc, grid, p0, times=[0.7])[0]
+    ps = lib.fokker_planck(U, grid, p0, temperature=0.5, times=[0.7])[0]
+    assert np.abs(pc - ps).sum() * (grid[1] - grid[0]) < 2e-3
+
+
+def test_steady_state_of_state_dependent_noise_matches_ito_density():
+    """dx = -x dt + sqrt(2T(1 + k x^2)) dW: the numerical steady state is the Ito density."""
+    T, k = 0.5, 0.5
+    x = sp.Symbol("x", real=True)
+    expr = lib.symbolic.ito_stationary_density(-x, 2 * T * (1 + k * x**2), x)
+    density = sp.lambdify(x, expr, "numpy")
+    grid = np.linspace(-8, 8, 801)
+    dx = grid[1] - grid[0]
+    Q = fpm.central_generator(lambda y: -y, lambda y: 2 * T * (1 + k * y**2), grid)
+    p = fpm.steady_state(Q, grid)
+    exact = density(grid) / (density(grid).sum() * dx)
+    assert np.abs(p - exact).sum() * dx < 1e-3
+    gibbs = np.exp(-grid**2 / (2 * T))
+    gibbs /= gibbs.sum() * dx
+    assert np.abs(p - gibbs).sum() * dx > 0.05          # 50x the accuracy above
+
+
+def test_ula_invariant_density_quadratic_is_the_exact_ula_variance():
+    """For L = a x^2/2 the ULA chain's invariant law is N(0, T / (a (1 - a h / 2)))."""
+    a, T, h = 2.0, 0.5, 0.2
+    grid = np.linspace(-4, 4, 801)
+    dx = grid[1] - grid[0]
+    p = fpm.ula_invariant_density(lib.potentials.quadratic(a), grid, step=h,
+                                                temperature=T)
+    assert p.sum() * dx == pytest.approx(1.0, abs=1e-12)
+    var = (grid**2 * p).sum() * dx
+    assert var == pytest.approx(T / (a * (1 - a * h / 2)), rel=1e-8)
+    assert abs(var - T / a) > 0.05                      # not the Gibbs variance T/a
+    with pytest.raises(ValueError, match="spacing"):
+        fpm.ula_invariant_density(lib.potentials.quadratic(a),
+                                                np.linspace(-4, 4, 20), step=h, temperature=T)
+
+
+def test_ula_invariant_density_double_well_bias_is_first_order():
+    U = lib.potentials.double_well()
+    grid = np.linspace(-2.5, 2.5, 1001)
+    dx = grid[1] - grid[0]
+    bias = []
+    for h in (0.01, 0.005):
+        p = fpm.ula_invariant_density(U, grid, step=h, temperature=0.25)
+        bias.append((grid * U.grad(grid) * p).sum() * dx - 0.25)   # E[x L'] - T
+    assert bias[1] > 0 and bias[0] / bias[1] == pytest.approx(2.0, rel=0.05)
+
+
+def test_ou_transition_density_matches_fokker_planck_and_sympy():
+    a, T, x0 = 1.5, 0.4, 2.0
+    grid = np.linspace(-3, 4, 561)
+    dx = grid[1] - grid[0]
+    v0 = 1e-3                                            # a narrow start approximates x0
+    p = lib.fokker_planck(lib.potentials.quadratic(a), grid, gaussian(grid, x0, v0),
+                          temperature=T, times=[0.5])[0]
+    kernel = fpm.ou_transition_density(grid, x0, 0.5, stiffness=a, temperature=T)
+    widened = gaussian(grid, x0 * math.exp(-a * 0.5),
+                       v0 * math.exp(-a) + T / a * (1 - math.exp(-a)))
+    assert np.abs(p - widened).sum() * dx < 2e-3
+    assert np.abs(kernel - widened).sum() * dx < 2e-3
+    xs, ys, ts = sp.symbols("x y t", real=True)
+    expr = lib.symbolic.ou_transition_density(xs, ys, ts, stiffness=sp.Rational(3, 2),
+                                              temperature=sp.Rational(2, 5))
+    f = sp.lambdify((xs, ys, ts), expr, "numpy")
+    np.testing.assert_allclose(f(grid, x0, 0.5), kernel, rtol=1e-12)
+    with pytest.raises(ValueError, match="t must be"):
+        fpm.ou_transition_density(grid, x0, 0.0)

@@ -24,3 +24,53 @@ def test_gaussian_normalizer():
     x, y = sp.symbols("x y", real=True)
     direct = sp.integrate(sp.exp(-(a * x**2 + b * y**2) / (2 * T)), (x, -sp.oo, sp.oo), (y, -sp.oo, sp.oo))
     assert sp.simplify(Z - direct) == 0
+
+
+x = sp.Symbol("x", real=True)
+T, kappa, a = sp.symbols("T kappa a", positive=True)
+
+
+def test_ito_stationary_density_constant_noise_is_gibbs():
+    L = sp.Function("L")(x)
+    p = lib.symbolic.ito_stationary_density(-L.diff(x), 2 * T, x)
+    assert sp.simplify(p - sp.exp(-L / T)) == 0
+    Z = sp.Symbol("Z", positive=True)
+    assert sp.simplify(lib.symbolic.ito_stationary_density(-a * x, 2 * T, x, normalizer=Z)
+                       - sp.exp(-a * x**2 / (2 * T)) / Z) == 0
+
+
+def test_ito_stationary_density_state_dependent_noise():
+    b2 = 2 * T * (1 + kappa * x**2)
+    p = lib.symbolic.ito_stationary_density(-x, b2, x)
+    assert sp.simplify(p - (1 + kappa * x**2) ** (-1 - 1 / (2 * kappa * T))) == 0
+    # stationary with zero current ...
+    assert sp.simplify(lib.symbolic.ito_current(p, -x, b2, x)) == 0
+    assert sp.simplify(lib.symbolic.ito_fokker_planck_operator(p, -x, b2, x)) == 0
+    # ... and not the Gibbs density of L = x^2/2 (negative control)
+    gibbs = sp.exp(-x**2 / (2 * T))
+    assert sp.simplify(lib.symbolic.ito_fokker_planck_operator(gibbs, -x, b2, x)) != 0
+
+
+def test_langevin_helpers_are_the_ito_helpers_with_drift_minus_grad_and_noise_2T():
+    L = sp.Function("L")(x)
+    p = sp.Function("p")(x)
+    J = lib.symbolic.probability_current(p, L, x, T)
+    assert sp.simplify(J - (-p * L.diff(x) - T * p.diff(x))) == 0
+    f = sp.Function("f")(x)
+    A = lib.symbolic.langevin_generator(f, L, x, T)
+    assert sp.simplify(A - (-L.diff(x) * f.diff(x) + T * f.diff(x, 2))) == 0
+
+
+def test_generator_gives_the_ou_moment_equations():
+    m2 = lib.symbolic.ito_generator(x**2, -a * x, 2 * T, x)
+    assert sp.expand(m2 - (-2 * a * x**2 + 2 * T)) == 0
+    assert sp.expand(lib.symbolic.ito_generator(x, -a * x, 2 * T, x) + a * x) == 0
+
+
+def test_ou_transition_density_solves_fokker_planck_and_is_normalised():
+    y, t = sp.Symbol("y", real=True), sp.Symbol("t", positive=True)
+    p = lib.symbolic.ou_transition_density(x, y, t, stiffness=a, temperature=T)
+    rhs = lib.symbolic.fokker_planck_operator(p, a * x**2 / 2, x, T)
+    assert sp.simplify((p.diff(t) - rhs) / p) == 0
+    values = {a: sp.Rational(3, 2), T: sp.Rational(2, 5), t: sp.Rational(1, 2), y: 2}
+    assert sp.simplify(sp.integrate(p.subs(values), (x, -sp.oo, sp.oo))) == 1

@@ -150,8 +150,13 @@ def make_sources() -> list[str]:
     execute = config.setdefault("execute", {})
     execute["cache"] = str(ROOT / "_build" / ".jupyter_cache")
     execute["exclude_patterns"] = list(execute.get("exclude_patterns") or []) + pre_executed
+    # the book's own Sphinx extension and CSS live outside chapters/
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {name: str((ROOT / path).resolve()) for name, path in local.items()}
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copy2(ROOT / "_toc.yml", src / "_toc.yml")
+    if (ROOT / "_static").is_dir():
+        shutil.copytree(ROOT / "_static", src / "_static")
     return solution_fingerprints(removed_all)
 
 
