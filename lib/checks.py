@@ -775,3 +775,88 @@ def _ch6_ex9(answer):
                             what="the SGLD variance", slips=slips,
                             domains={T: (0.05, 1.0), h: (0.01, 0.5), a: (0.3, 2.0), sigma: (0.3, 2.5),
                                      B: (1.0, 16.0)})
+
+
+# ---- chapter 7 ----
+def _ch7_symbols(*names, real=()):
+    return [sp.Symbol(n, real=True) if n in real else sp.Symbol(n, positive=True) for n in names]
+
+
+@register("ch7-ex1", "variance sigma(t)^2 added by the VP SDE with a constant rate b")
+def _ch7_ex1(answer):
+    b, t = _ch7_symbols("b", "t")
+    slips = [(sp.exp(-b * t), "that is the data's remaining share alpha(t)^2, not the added noise."),
+             (1 - sp.exp(-b * t / 2), "alpha(t) = exp(-B/2), but the variance involves alpha squared."),
+             (b * t, "that is only the short-time behaviour: the drift pulls the variance back.")]
+    return check_expression(answer, 1 - sp.exp(-b * t), [b, t], label="ch7-ex1",
+                            what="the variance sigma(t)^2", slips=slips,
+                            domains={b: (0.3, 20.0), t: (0.01, 1.0)})
+
+
+@register("ch7-ex2", "posterior variance Var[x_0 | x_t] for Gaussian data N(mu, s^2)")
+def _ch7_ex2(answer):
+    alpha, sigma, s = _ch7_symbols("alpha", "sigma", "s")
+    expected = s**2 * sigma**2 / (alpha**2 * s**2 + sigma**2)
+    slips = [(s**2 * sigma**2 / (s**2 + sigma**2), "the noisy point sees alpha x_0, not x_0."),
+             (sigma**2 / alpha**2, "that ignores the prior: it is the variance of x_t / alpha given x_0."),
+             (s**2, "that is the prior variance: the observation x_t carries information.")]
+    return check_expression(answer, expected, [alpha, sigma, s], label="ch7-ex2",
+                            what="the posterior variance", slips=slips,
+                            domains={alpha: (0.05, 1.0), sigma: (0.05, 1.0), s: (0.2, 2.0)})
+
+
+@register("ch7-ex3", "probability-flow map to t = 0 for Gaussian data N(mu, s^2)")
+def _ch7_ex3(answer):
+    alpha, sigma, s = _ch7_symbols("alpha", "sigma", "s")
+    x, mu = sp.symbols("x mu", real=True)
+    spread = alpha**2 * s**2 + sigma**2
+    expected = mu + s * (x - alpha * mu) / sp.sqrt(spread)
+    slips = [(mu + alpha * s**2 * (x - alpha * mu) / spread,
+              "that is the posterior mean (the denoiser): it maps every x_t to a point that is too "
+              "close to mu, so the outputs are not spread like the data."),
+             (x / alpha, "dividing by alpha undoes the shrinking of the mean but not the added noise."),
+             (mu + (x - alpha * mu) / sp.sqrt(spread), "the output must have the data's spread s.")]
+    return check_expression(answer, expected, [x, mu, alpha, sigma, s], label="ch7-ex3",
+                            what="the map", slips=slips,
+                            domains={alpha: (0.05, 1.0), sigma: (0.05, 1.0), s: (0.2, 2.0)})
+
+
+@register("ch7-ex4", "minimum of the unweighted DSM loss for Gaussian data N(mu, s^2)")
+def _ch7_ex4(answer):
+    alpha, sigma, s = _ch7_symbols("alpha", "sigma", "s")
+    spread = alpha**2 * s**2 + sigma**2
+    expected = alpha**2 * s**2 / (sigma**2 * spread)
+    slips = [(alpha**2 * s**2 / spread, "that is the floor of the sigma^2-weighted loss; this loss has "
+              "weight 1."),
+             (1 / sigma**2, "that is the loss of the model s = 0, not its minimum.")]
+    return check_expression(answer, expected, [alpha, sigma, s], label="ch7-ex4",
+                            what="the minimum loss", slips=slips,
+                            domains={alpha: (0.05, 1.0), sigma: (0.05, 1.0), s: (0.2, 2.0)})
+
+
+@register("ch7-ex5", "ideal denoiser E[x_0 | x_t = x] of the two training points +-a")
+def _ch7_ex5(answer):
+    a, sigma = _ch7_symbols("a", "sigma")
+    x = sp.Symbol("x", real=True)
+    slips = [(a * sp.tanh(a * x / (2 * sigma**2)), "compare the exponents of the two Gaussians "
+              "again: the cross term of (x - a)^2 - (x + a)^2."),
+             (sp.tanh(a * x / sigma**2), "the denoised point must lie between -a and a."),
+             (x, "that is no denoising at all.")]
+    return check_expression(answer, a * sp.tanh(a * x / sigma**2), [a, x, sigma], label="ch7-ex5",
+                            what="the denoiser", slips=slips,
+                            domains={a: (0.3, 2.0), sigma: (0.3, 2.0), x: (-2.0, 2.0)})
+
+
+@register("ch7-ex6", "constant c in log(alpha_bar_N) = -B(1) - c/N + O(1/N^2), linear schedule")
+def _ch7_ex6(answer):
+    bmin, bmax = _ch7_symbols("beta_min", "beta_max")
+    second = (bmax**2 + bmax * bmin + bmin**2) / 6
+    endpoint = (bmax - bmin) / 2
+    slips = [(second, "the first-order sum of beta_k is not exactly B(1): a right-endpoint Riemann "
+              "sum has an end correction."),
+             (endpoint, "log(1 - beta_k) has a second-order term that adds up to order 1/N too."),
+             (second - endpoint, "check the sign of the Riemann-sum correction for an increasing "
+              "beta(t).")]
+    return check_expression(answer, endpoint + second, [bmin, bmax], label="ch7-ex6",
+                            what="the constant c", slips=slips,
+                            domains={bmin: (0.05, 1.0), bmax: (5.0, 25.0)})

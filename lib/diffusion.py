@@ -485,14 +485,16 @@ def reverse_sde(score: Score, process, xT, *, n_steps: int, rng=None, t_min: flo
     gen = _rng(rng)
     h = (1.0 - times[-1]) / n_steps
     path = [x] if return_path else None
-    for k in range(n_steps):
-        t = times[k]
-        g = float(process.diffusion(t))
-        noise = g * math.sqrt(h) * gen.standard_normal(x.shape)
-        x = x - h * (process.drift(x, t) - g**2 * _call_score(score, x, t)) + noise
-        _check_finite(x, "reverse_sde", k + 1, n_steps)
-        if return_path:
-            path.append(x)
+    # overflow is reported as a DivergenceError below, not as a warning
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            t = times[k]
+            g = float(process.diffusion(t))
+            noise = g * math.sqrt(h) * gen.standard_normal(x.shape)
+            x = x - h * (process.drift(x, t) - g**2 * _call_score(score, x, t)) + noise
+            _check_finite(x, "reverse_sde", k + 1, n_steps)
+            if return_path:
+                path.append(x)
     return np.stack(path) if return_path else x
 
 
@@ -516,17 +518,18 @@ def probability_flow(score: Score, process, xT, *, n_steps: int, t_min: float = 
 
     h = (1.0 - times[-1]) / n_steps
     path = [x] if return_path else None
-    for k in range(n_steps):
-        v = velocity(x, times[k])
-        if method == "euler":
-            x = x - h * v
-        else:
-            x_pred = x - h * v
-            _check_finite(x_pred, "probability_flow", k + 1, n_steps)
-            x = x - 0.5 * h * (v + velocity(x_pred, times[k + 1]))
-        _check_finite(x, "probability_flow", k + 1, n_steps)
-        if return_path:
-            path.append(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            v = velocity(x, times[k])
+            if method == "euler":
+                x = x - h * v
+            else:
+                x_pred = x - h * v
+                _check_finite(x_pred, "probability_flow", k + 1, n_steps)
+                x = x - 0.5 * h * (v + velocity(x_pred, times[k + 1]))
+            _check_finite(x, "probability_flow", k + 1, n_steps)
+            if return_path:
+                path.append(x)
     return np.stack(path) if return_path else x
 
 
@@ -556,11 +559,16 @@ def annealed_langevin(score: Score, process, x_init, *, noise_levels, steps_per_
     if x.ndim not in (1, 2) or not np.all(np.isfinite(x)):
         raise ValueError(f"x_init must be a finite array of shape (n, d) (or (n,)), got shape {x.shape}")
     gen = _rng(rng)
-    for t in levels:
-        h = step * float(process.kernel_std(t)) ** 2
-        for k in range(steps_per_level):
-            x = x + h * _call_score(score, x, float(t)) + math.sqrt(2 * h) * gen.standard_normal(x.shape)
-        _check_finite(x, "annealed_langevin", steps_per_level, steps_per_level)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, t in enumerate(levels):
+            h = step * float(process.kernel_std(t)) ** 2
+            for k in range(steps_per_level):
+                kick = math.sqrt(2 * h) * gen.standard_normal(x.shape)
+                x = x + h * _call_score(score, x, float(t)) + kick
+                if not np.all(np.isfinite(x)):
+                    raise DivergenceError(
+                        f"annealed_langevin diverged at level {i} (t = {t:g}), step {k + 1}: the step "
+                        f"h = {h:g} is too large for this score; use a smaller step")
     return x
 
 

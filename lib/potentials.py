@@ -5,9 +5,13 @@ parts of the book and NumPy functions for the samplers. States are arrays:
 for a 1-D potential a state array has shape ``(n_chains,)`` (or is a scalar),
 for a ``d``-dimensional potential it has shape ``(n_chains, d)`` (or ``(d,)``).
 
-The factories :func:`quadratic`, :func:`double_well` and
-:func:`gaussian_mixture` give the potentials used across chapters, with
-hand-written in-place kernels where the samplers' speed matters.
+:meth:`Potential.from_sympy` generates a fused in-place kernel for energy and
+gradient from the expression (:mod:`lib._kernels`: one common-subexpression
+pass over both, integer powers as products, scratch buffers reused), so the
+samplers run as fast on a reader's own potential as on the factories
+:func:`quadratic`, :func:`double_well` and :func:`gaussian_mixture`, which give
+the potentials used across chapters (the first two keep their hand-written
+kernels, which are as fast and use the exact float parameters).
 """
 
 from __future__ import annotations
@@ -66,6 +70,25 @@ class Potential:
             One symbol gives a 1-D potential (states of shape ``(n,)``);
             ``(x1, ..., xd)`` a d-dimensional one (states ``(n, d)``).
 
+        Raises
+        ------
+        ValueError
+            If ``expr`` depends on symbols other than the coordinates (substitute
+            numbers for parameters first), or is not a finite real function of
+            real coordinates (contains ``I``, ``oo``/``zoo``/``nan``, or a part that
+            is never real, such as ``sqrt(-1 - x**2)``).
+
+        Notes
+        -----
+        The samplers call a kernel generated from ``expr`` and its gradient
+        (see :mod:`lib._kernels`; its source is ``U.kernel.source``), which agrees
+        with the lambdified expression to a few units in the last place. Where
+        ``L`` is undefined (``log`` of a negative number, ...) it returns NaN, and
+        the gradient-only evaluation of the unadjusted Langevin sampler is NaN
+        there too, so a chain that leaves the domain raises a ``DivergenceError``.
+        Expressions with parts NumPy cannot evaluate in place (e.g. ``Piecewise``)
+        fall back to lambdified functions.
+
         Examples
         --------
         >>> import sympy as sp, lib
@@ -78,7 +101,7 @@ class Potential:
         if not symbols or not all(isinstance(s, sp.Symbol) for s in symbols):
             raise ValueError("x must be a SymPy Symbol or a non-empty sequence of Symbols")
         expr = sp.sympify(expr, locals={s.name: s for s in symbols})
-        if not isinstance(expr, sp.Expr):
+        if not isinstance(expr, sp.Expr) or expr.is_Matrix:
             raise ValueError(f"expr must be a scalar SymPy expression, got {type(expr).__name__}")
         extra = expr.free_symbols - set(symbols)
         if extra:
@@ -130,8 +153,9 @@ class Potential:
                              work: np.ndarray) -> None:
         """Write ``grad L(x)`` (and ``L(x)`` if ``energy_out`` is given) in place.
 
-        The samplers' hot loop; potentials from the factories in this module
-        do it without allocating.
+        The samplers' hot loop, called block by block on views; potentials from
+        :meth:`from_sympy` and the factories do it without allocating (after the
+        first call with a given block shape).
         """
         if self.kernel is not None:
             self.kernel(x, grad_out, energy_out, work)
@@ -184,7 +208,7 @@ def _numeric(expr: sp.Expr, symbols: tuple):
     expressions the generator does not cover (e.g. Piecewise)."""
     expr, real = _real_form(expr, symbols)
     try:
-        compiled = _kernels.compile_potential(expr, real, label=str(expr)[:60])
+        compiled = _kernels.compile_potential(expr, real)
     except _kernels.CompileError:
         return _lambdified(expr, real) + (None,)
     return compiled.energy, compiled.grad, compiled.kernel
@@ -271,11 +295,24 @@ def quadratic(stiffness=1.0, *, center=0.0) -> Potential:
     dx = sp.Matrix([xs[i] - sp.nsimplify(c[i]) for i in range(d)])
     expr = sp.expand((dx.T * sp.Matrix(A).applyfunc(sp.nsimplify) * dx)[0] / 2)
 
+    centred = bool(np.any(c))
+    tiled: dict = {}  # c repeated to the block's shape: subtracting a broadcast (d,) vector allocates
+
     def kernel_d(x, grad_out, energy_out, work):
-        np.subtract(x, c, out=work)
-        np.matmul(work, A, out=grad_out)
+        if centred:
+            ct = tiled.get(x.shape)
+            if ct is None:
+                if len(tiled) >= 8:
+                    tiled.clear()
+                ct = tiled[x.shape] = np.broadcast_to(c, x.shape).copy()
+            np.subtract(x, ct, out=work)
+            dx = work
+        else:
+            dx = x  # x - 0 is x, bit for bit
+        np.matmul(dx, A, out=grad_out)
         if energy_out is not None:
-            energy_out[...] = 0.5 * np.einsum("...i,...i->...", work, grad_out)
+            np.einsum("...i,...i->...", dx, grad_out, out=energy_out)
+            energy_out *= 0.5
 
     return Potential.from_sympy(expr, xs, name=f"{d}-D quadratic").with_kernel(kernel_d)
 

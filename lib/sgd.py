@@ -21,12 +21,13 @@ covariance is ``C/B`` with replacement and ``C/B (N-B)/(N-1)`` without.
 
 Public API (COURSE.md): :class:`LeastSquares`, :func:`sgd`,
 :func:`stationary_covariance` (exact, discrete time), :func:`lyapunov_covariance`.
-Further tools of chapter 6: :func:`moment_radius`, :func:`max_stable_lr`,
-:func:`tail_index`, :func:`sgd_reshuffled`, and for 1-D losses with Gaussian,
-state-dependent gradient noise :func:`noisy_gd`, :func:`first_passage_steps`,
-:func:`transition_matrix`, :func:`kernel_stationary_density`,
-:func:`kernel_first_passage`, :func:`ito_density`, :func:`ito_first_passage_time`,
-:func:`ito_generator`.
+Further tools of chapter 6: :func:`lag_covariance`, :func:`second_moment_operator`,
+:func:`moment_radius`, :func:`max_stable_lr`, :func:`tail_index`,
+:func:`sgd_reshuffled`, and for 1-D losses with Gaussian, state-dependent gradient
+noise :func:`noisy_gd`, :func:`first_passage_steps`, :func:`transition_matrix`,
+:func:`kernel_stationary_density`, :func:`kernel_first_passage`,
+:func:`kernel_relaxation`, :func:`ito_density`, :func:`ito_first_passage_time`,
+:func:`ito_generator`, :func:`ito_spectral_gap`.
 """
 
 from __future__ import annotations
@@ -326,22 +327,31 @@ def _distinct_rows(gen: np.random.Generator, N: int, B: int, m: int) -> np.ndarr
     p_distinct = math.prod(1 - j / N for j in range(B))
     if p_distinct < 0.2:
         # random keys: the B smallest of N uniform keys form a uniform random subset
-        keys = gen.random((m, N))
-        return np.argpartition(keys, B - 1, axis=1)[:, :B]
+        # (in chunks of rows, so that the keys never need more than ~32 MB)
+        rows = max(1, (1 << 22) // N)
+        out = np.empty((m, B), dtype=np.intp)
+        for lo in range(0, m, rows):
+            keys = gen.random((min(rows, m - lo), N))
+            out[lo:lo + rows] = np.argpartition(keys, B - 1, axis=1)[:, :B]
+        return out
     # Conditioning iid draws on being distinct gives a uniform distinct tuple: redraw the
     # rows with a repeat (a geometric number of rounds, each on fewer rows).
+    if N <= 64:
+        # a row has no repeat iff the B bits 1 << index are all different
+        idx = gen.integers(0, N, size=(m, B), dtype=np.uint64)
+        one = np.uint64(1)
+        repeated = np.bitwise_count(np.bitwise_or.reduce(one << idx, axis=1)) < B
+        while repeated.any():
+            todo = np.flatnonzero(repeated)
+            fresh = gen.integers(0, N, size=(todo.size, B), dtype=np.uint64)
+            idx[todo] = fresh
+            repeated[todo] = np.bitwise_count(np.bitwise_or.reduce(one << fresh, axis=1)) < B
+        return idx.astype(np.intp)
     idx = gen.integers(0, N, size=(m, B))
     todo = np.arange(m)
-    one = np.uint64(1)
     while todo.size:
-        rows = idx[todo]
-        if N <= 64:
-            bits = np.bitwise_or.reduce(np.left_shift(one, rows.astype(np.uint64)), axis=1)
-            repeated = np.bitwise_count(bits) < B
-        else:
-            s = np.sort(rows, axis=1)
-            repeated = np.any(s[:, 1:] == s[:, :-1], axis=1)
-        todo = todo[repeated]
+        s = np.sort(idx[todo], axis=1)
+        todo = todo[np.any(s[:, 1:] == s[:, :-1], axis=1)]
         if todo.size:
             idx[todo] = gen.integers(0, N, size=(todo.size, B))
     return idx
@@ -385,6 +395,16 @@ def _gradient_sum(stats: list, th: np.ndarray, slot: dict, n_quad: int) -> np.nd
         acc -= stats[n_quad + a]
         g[a] = acc
     return g
+
+
+def _sgd_diverged(problem, theta, step, eta, B, replace) -> DivergenceError:
+    size = np.abs(theta).max(axis=0)
+    bad = ~np.isfinite(size)
+    chain = int(np.argmax(bad)) if bad.any() else int(np.argmax(size))
+    bound = max_stable_lr(problem, batch_size=B, replace=replace)
+    return DivergenceError(
+        f"sgd diverged at step {step} (chain {chain} ran off to inf/NaN): lr={eta:g} is too large for "
+        f"this problem (stationary second moments need lr < {bound:.4g}); use a smaller lr")
 
 
 def sgd(
@@ -473,6 +493,9 @@ def sgd(
     scale = eta / B
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(n_steps):
+            if not replace:
+                # one rejection pass over all chains: fewer rounds of Python overhead than per block
+                distinct = np.ascontiguousarray(_distinct_rows(gen, N, B, n_chains).T)   # (B, n)
             for blk in blocks:
                 th = theta[:, blk]
                 m = th.shape[1]
@@ -486,11 +509,11 @@ def sgd(
                             for r, row in enumerate(table_1):
                                 stats[r] += row.take(jj).sum(axis=0)
                     else:
-                        idx = _distinct_rows(gen, N, B, m).T                        # (B, m)
+                        idx = distinct[:, blk]                                      # (B, m)
                         stats = [row.take(idx).sum(axis=0) for row in table_1]
                     g = _gradient_sum(stats, th, slot, n_quad)
                 else:
-                    idx = gen.integers(0, N, size=(m, B)) if replace else _distinct_rows(gen, N, B, m)
+                    idx = gen.integers(0, N, size=(m, B)) if replace else distinct[:, blk].T
                     Xb = X[idx]                                                     # (m, B, d)
                     res = np.einsum("mbd,dm->mb", Xb, th) - y[idx]
                     g = np.einsum("mbd,mb->dm", Xb, res)
@@ -499,15 +522,7 @@ def sgd(
                 if T > 0:
                     th += noise_scale * gen.standard_normal(th.shape)
             if not math.isfinite(np.add.reduce(theta, axis=None)):
-                flat = np.abs(theta).max(axis=0)
-                chain = int(np.argmax(~np.isfinite(flat))) if not np.all(np.isfinite(flat)) else int(np.argmax(flat))
-                try:
-                    bound = f" (stationary second moments need lr < {max_stable_lr(problem, batch_size=B, replace=replace):.4g})"
-                except ValueError:
-                    bound = ""
-                raise DivergenceError(
-                    f"sgd diverged at step {step + 1} (chain {chain} ran off to inf/NaN): lr={eta:g} is too "
-                    f"large for this problem{bound}; use a smaller lr")
+                raise _sgd_diverged(problem, theta, step + 1, eta, B, replace)
             if step >= burn_in and (step - burn_in) % thin == 0:
                 samples[(step - burn_in) // thin] = theta.T
     final = theta.T.reshape(shape).copy()
@@ -585,7 +600,8 @@ def sgd_reshuffled(
                     samples[row] = theta.T
                     row += 1
             if not math.isfinite(np.add.reduce(theta, axis=None)):
-                raise DivergenceError(f"sgd_reshuffled diverged in epoch {epoch + 1}: lr={eta:g} is too large")
+                raise DivergenceError(
+                    f"sgd_reshuffled diverged in epoch {epoch + 1}: lr={eta:g} is too large")
             if not every_step and epoch >= burn_in:
                 samples[row] = theta.T
                 row += 1
@@ -694,7 +710,7 @@ def moment_radius(problem: LeastSquares, *, lr: float, batch_size: int, replace:
     p = order
     X = problem.X
     Nmat = np.eye(d)[None] - eta * X[:, :, None] * X[:, None, :]          # (N, d, d): I - eta M_i
-    letters = "abcdefghijklmnopqrstuvwxyz"
+    letters = "abcdefghjklmnopq"           # tensor slots; "i" labels the data point
     out_idx, in_idx = letters[:p], letters[p:2 * p]
     total = np.zeros((d,) * (2 * p))
     for partition in _set_partitions(list(range(p))):
@@ -966,7 +982,8 @@ def first_passage_steps(
     k = 0
     while alive.size:
         if k >= max_steps:
-            raise ValueError(f"{alive.size} chains did not reach target={target} within max_steps={max_steps}")
+            raise ValueError(f"{alive.size} chains did not reach target={target} within "
+                             f"max_steps={max_steps}")
         # run a stretch of steps on the chains still alive, then compact
         stretch = min(64, max_steps - k)
         xa = x[alive]
@@ -1068,7 +1085,8 @@ def ito_density(grad: Callable, diffusion: Callable, grid) -> np.ndarray:
     return p / (_cumtrapz(p, dx)[-1])
 
 
-def ito_first_passage_time(grad: Callable, diffusion: Callable, grid, *, start: float, target: float) -> float:
+def ito_first_passage_time(grad: Callable, diffusion: Callable, grid, *, start: float,
+                           target: float) -> float:
     r"""Exact mean first-passage time of the Ito SDE from ``start`` to ``target``.
 
     With the scale density ``s(y) = exp(int^y L'/D)`` and a reflecting end of the grid

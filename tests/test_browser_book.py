@@ -31,7 +31,7 @@ SHOTS = ROOT / "_build" / "browser"
 # One script gathers every problem of a page (after MathJax has finished).
 PAGE_PROBLEMS_JS = r"""
 const done = arguments[arguments.length - 1];
-const article = document.querySelector('.bd-article') || document.body;
+let article = null;
 async function waitImages() {
   const imgs = [...document.images];
   imgs.forEach(img => { img.loading = 'eager'; });
@@ -42,7 +42,11 @@ async function waitImages() {
 }
 async function run() {
   const problems = [];
-  const t0 = Date.now();  // the deferred MathJax script can still be starting on a busy machine
+  const t0 = Date.now();
+  while (!(document.readyState === 'complete' && document.querySelector('.bd-article')) && Date.now() - t0 < 30000) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  article = document.querySelector('.bd-article') || document.body;  // the deferred MathJax script can still be starting on a busy machine
   while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() - t0 < 30000) {
     await new Promise(r => setTimeout(r, 100));
   }
@@ -113,6 +117,9 @@ def console_errors(driver, origin: str) -> list[str]:
 def page_problems(driver, url: str, origin: str) -> list[str]:
     driver.get_log("browser")  # drop entries of the previous page
     driver.get(url)
+    deadline = time.time() + 30  # a fresh headless window can report the load a moment early
+    while driver.current_url != url and time.time() < deadline:
+        time.sleep(0.1)
     problems = driver.execute_async_script(PAGE_PROBLEMS_JS)
     problems += ["console error: " + e for e in console_errors(driver, origin)]
     return problems
@@ -228,17 +235,26 @@ def test_animation_plays(desktop, book_url, book_build):
         assert abs(width - max(figure_widths)) <= 2, f"animation {width:.0f} px wide, figures {max(figure_widths):.0f} px"
 
 
-def test_screenshots_desktop_and_phone(book_url):
+def test_screenshots_desktop_and_phone(desktop, book_url):
     """Screenshots for a human look (not judged): a chapter at desktop width and at 400 px."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in [(1280, 2400), (400, 2400)]:
-        driver = new_chrome(width, height)
-        try:
-            driver.get(f"{book_url}/chapters/04_stationary_distribution.html")
-            driver.execute_async_script(
-                "const d = arguments[arguments.length-1]; (window.MathJax ? MathJax.startup.promise : Promise.resolve()).then(() => d())"
-            )
-            driver.save_screenshot(str(SHOTS / f"ch4_{width}px.png"))
-        finally:
-            driver.quit()
+    wait_math = (
+        "const d = arguments[arguments.length-1];"
+        " (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(() => d())"
+    )
+    page = f"{book_url}/chapters/04_stationary_distribution.html"
+    desktop.set_window_size(1280, 2400)
+    try:
+        desktop.get(page)
+        desktop.execute_async_script(wait_math)
+        desktop.save_screenshot(str(SHOTS / "ch4_1280px.png"))
+    finally:
+        desktop.set_window_size(*DESKTOP)
+    phone = new_chrome(400, 2400)
+    try:
+        phone.get(page)
+        phone.execute_async_script(wait_math)
+        phone.save_screenshot(str(SHOTS / "ch4_400px.png"))
+    finally:
+        phone.quit()
     assert (SHOTS / "ch4_400px.png").exists()

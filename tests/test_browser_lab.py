@@ -193,25 +193,27 @@ def test_chapter_runs_and_slider_redraws_in_jupyterlab(lab, browser):
     assert "error" not in result, result
     assert result["errors"] == [], f"error outputs after Run All: {result['errors']}"
     # the slider: type a new value into its readout, the figure must change
-    interact = browser.find_elements("css selector", ".widget-interact")
-    assert interact, "no interactive widget rendered"
-    box = interact[0]
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
-    img = box.find_element("css selector", ".widget-output img, .jp-OutputArea img")
-    before = img.get_attribute("src")
-    readout = box.find_element("css selector", ".widget-readout")
-    slider_value = float(readout.text)
-    new_value = slider_value + 0.05
-    browser.execute_script("arguments[0].click(); arguments[0].focus();", readout)
+    figure_src = "const b = document.querySelector('.widget-interact'); const i = b && b.querySelector('.widget-output img, .jp-OutputArea img'); return i ? i.src : null;"
+    assert browser.find_elements("css selector", ".widget-interact"), "no interactive widget rendered"
+    before = browser.execute_script(figure_src)
+    assert before, "the widget shows no figure"
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
 
-    readout.send_keys(Keys.CONTROL, "a")
-    readout.send_keys(f"{new_value:.3f}", Keys.ENTER)
-    deadline = time.time() + 20
+    for attempt in range(3):  # JupyterLab may re-render the output area under our feet
+        try:
+            readout = browser.find_element("css selector", ".widget-interact .widget-readout")
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", readout)
+            new_value = float(readout.text) + 0.05
+            readout.send_keys(Keys.CONTROL, "a")
+            readout.send_keys(f"{new_value:.3f}", Keys.ENTER)
+            break
+        except StaleElementReferenceException:
+            time.sleep(1)
+    deadline = time.time() + 30
     after = before
     while time.time() < deadline:
-        imgs = box.find_elements("css selector", ".widget-output img, .jp-OutputArea img")
-        after = imgs[0].get_attribute("src") if imgs else None
+        after = browser.execute_script(figure_src)
         if after and after != before:
             break
         time.sleep(0.25)

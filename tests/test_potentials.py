@@ -101,3 +101,116 @@ def test_gaussian_mixture_is_its_own_gibbs_density_and_stable_far_away():
 def test_factory_validation(factory, kwargs, match):
     with pytest.raises(ValueError, match=match):
         factory(**kwargs)
+
+
+# --------------------------------------------------------------------------
+# from_sympy's generated kernels (lib._kernels) against the lambdified expression
+# --------------------------------------------------------------------------
+from lib import potentials as _pot  # noqa: E402
+
+x_, y_ = sp.symbols("x y")
+SYMPY_CASES = {
+    "double-well": (x_**4 / 4 - x_**2 / 2, x_),
+    "exp-log-trig": (sp.exp(-(x_**2)) + sp.log(1 + x_**2) + sp.sin(2 * x_), x_),
+    "rational": (x_**2 / 2 + 1 / (1 + x_**2), x_),
+    "banana": ((1 - x_) ** 2 / 20 + (y_ - x_**2) ** 2 / 2, (x_, y_)),
+    "quadratic-5d": (sum((i + 1) * s**2 for i, s in enumerate(sp.symbols("x1:6"))) / 2
+                     + sp.Symbol("x1") * sp.Symbol("x5"), sp.symbols("x1:6")),
+}
+
+
+def lambdified_potential(expr, x):
+    """The previous from_sympy: lambdified energy and gradient, no in-place kernel."""
+    symbols = (x,) if isinstance(x, sp.Symbol) else tuple(x)
+    real, coords = _pot._real_form(sp.sympify(expr), symbols)
+    energy_fn, grad_fn = _pot._lambdified(real, coords)
+    return lib.Potential(expr, symbols, energy_fn, grad_fn, "lambdified")
+
+
+@pytest.mark.parametrize("case", sorted(SYMPY_CASES))
+def test_from_sympy_kernel_agrees_with_lambdify(case):
+    expr, x = SYMPY_CASES[case]
+    U, V = lib.Potential.from_sympy(expr, x), lambdified_potential(expr, x)
+    assert U.kernel is not None and V.kernel is None
+    rng = np.random.default_rng(3)
+    pts = rng.normal(0, 1.5, 200 if U.dim == 1 else (200, U.dim))
+    for got, want in [(U.energy(pts), V.energy(pts)), (U.grad(pts), V.grad(pts))]:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    g, e = np.empty_like(pts), np.empty(200)
+    U.energy_and_grad_into(pts, g, e, np.empty_like(pts))
+    np.testing.assert_allclose(g, V.grad(pts), rtol=1e-12, atol=1e-12 * np.abs(g).max())
+    # one state: scalar for d = 1, (d,) otherwise, with the shapes as before
+    one = pts[0]
+    assert U.energy(one).shape == V.energy(one).shape == ()
+    assert U.grad(one).shape == V.grad(one).shape == np.shape(one)
+
+
+@pytest.mark.parametrize("case", ["double-well", "banana"])
+@pytest.mark.parametrize("sampler", ["langevin", "mala"])
+def test_chains_reproduce_with_generated_kernels(case, sampler):
+    """Reordered floating-point operations only: the chains agree to 1e-10 after 50 steps."""
+    expr, x = SYMPY_CASES[case]
+    U, V = lib.Potential.from_sympy(expr, x), lambdified_potential(expr, x)
+    x0 = np.linspace(-2, 2, 101) if U.dim == 1 else np.random.default_rng(4).normal(size=(101, U.dim))
+    run = getattr(lib, sampler)
+    a = run(U, x0, step=0.02, n_steps=50, temperature=0.4, rng=5)
+    b = run(V, x0, step=0.02, n_steps=50, temperature=0.4, rng=5)
+    np.testing.assert_allclose(a.samples, b.samples, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(a.acceptance_rate, b.acceptance_rate)
+
+
+def test_from_sympy_quadratic_matches_factory():
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.25], [0.0, -0.25, 3.0]])
+    xs = sp.symbols("x1:4")
+    expr = sum(sp.nsimplify(A[i, j]) * xs[i] * xs[j] for i in range(3) for j in range(3)) / 2 + xs[0] - 2
+    U = lib.Potential.from_sympy(expr, xs)
+    pts = np.random.default_rng(6).normal(size=(100, 3))
+    np.testing.assert_allclose(U.grad(pts), pts @ A + [1.0, 0.0, 0.0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(U.energy(pts), 0.5 * np.einsum("ni,ij,nj->n", pts, A, pts) + pts[:, 0] - 2,
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "expr,match",
+    [
+        (sp.sqrt(-1 - x_**2), "never real"),
+        (sp.log(-1 - x_**2) + x_**2, "never real"),
+        (x_**2 + sp.I * x_, "imaginary unit"),
+        (sp.sqrt(-2) * x_, "imaginary unit"),
+        (x_**2 + sp.log(-2), "imaginary unit"),
+        (x_**2 + sp.oo, "finite"),
+        (x_**2 + sp.zoo, "finite"),
+    ],
+)
+def test_from_sympy_rejects_non_real_expressions(expr, match):
+    with pytest.raises(ValueError, match=match):
+        lib.Potential.from_sympy(expr, x_)
+
+
+def test_from_sympy_rejects_non_expressions():
+    with pytest.raises(ValueError, match="scalar SymPy expression"):
+        lib.Potential.from_sympy(sp.Matrix([x_, x_**2]), x_)
+
+
+def test_from_sympy_real_but_written_with_i_and_abs():
+    U = lib.Potential.from_sympy((x_ + sp.I) * (x_ - sp.I), x_)  # = x^2 + 1
+    np.testing.assert_allclose(U.energy(np.array([0.0, 2.0])), [1.0, 5.0])
+    # Abs of a plain (not declared real) symbol: the gradient is sign(x)
+    W = lib.Potential.from_sympy(sp.Abs(x_) + x_**2 / 2, x_)
+    np.testing.assert_allclose(W.grad(np.array([-2.0, 3.0])), [-3.0, 4.0])
+
+
+def test_from_sympy_falls_back_to_lambdify_for_unsupported_expressions():
+    U = lib.Potential.from_sympy(sp.Piecewise((x_**2, x_ > 0), (x_**4, True)), x_)
+    assert U.kernel is None
+    np.testing.assert_allclose(U.grad(np.array([-1.0, 2.0])), [-4.0, 4.0])
+    chain = lib.langevin(U, np.zeros(10), step=0.01, n_steps=5, rng=0)
+    assert np.all(np.isfinite(chain.samples))
+
+
+def test_from_sympy_constant_energy_and_constant_gradient():
+    U = lib.Potential.from_sympy(sp.Integer(3), x_)
+    np.testing.assert_array_equal(U.energy(np.zeros(4)), 3.0)
+    np.testing.assert_array_equal(U.grad(np.zeros(4)), 0.0)
+    V = lib.Potential.from_sympy(2 * x_ - 1, x_)
+    np.testing.assert_array_equal(V.grad(np.arange(3.0)), 2.0)

@@ -204,6 +204,28 @@ def test_divergence_says_step_too_large():
     assert np.all(np.isfinite(chain.samples))
 
 
+def test_domain_errors_raise_divergence_not_silent_nan():
+    """L = x - 2 log x (Gamma(3, 1) at T = 1) is undefined for x <= 0.
+
+    ULA with a large step jumps below 0, where the gradient is NaN: it must raise
+    DivergenceError, not return NaN. MALA rejects such proposals (their energy is
+    NaN), so its chain stays finite and positive.
+    """
+    x = sp.Symbol("x")
+    U = lib.Potential.from_sympy(x - 2 * sp.log(x), x)
+    x0 = np.full(200, 0.5)
+    with pytest.raises(lib.DivergenceError, match="step=1 is too large"):
+        lib.langevin(U, x0, step=1.0, n_steps=200, rng=0)
+    chain = lib.mala(U, x0, step=1.0, n_steps=200, rng=0)
+    assert np.all(np.isfinite(chain.samples)) and np.all(chain.samples > 0)
+    # division by zero: L = 1/x^2 + x^2 started at 0 is infinite there
+    V = lib.Potential.from_sympy(1 / x**2 + x**2, x)
+    with pytest.raises(ValueError, match="not finite at x0"):
+        lib.mala(V, np.array([0.0, 1.0]), step=0.1, n_steps=3, rng=0)
+    with pytest.raises(lib.DivergenceError):
+        lib.langevin(V, np.array([0.0, 1.0]), step=0.1, n_steps=3, rng=0)
+
+
 def test_euler_maruyama_validation_and_divergence():
     with pytest.raises(ValueError, match="dt"):
         lib.euler_maruyama(lambda x: -x, 1.0, np.zeros(3), dt=0.0, n_steps=3)

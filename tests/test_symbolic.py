@@ -70,7 +70,15 @@ def test_generator_gives_the_ou_moment_equations():
 def test_ou_transition_density_solves_fokker_planck_and_is_normalised():
     y, t = sp.Symbol("y", real=True), sp.Symbol("t", positive=True)
     p = lib.symbolic.ou_transition_density(x, y, t, stiffness=a, temperature=T)
-    rhs = lib.symbolic.fokker_planck_operator(p, a * x**2 / 2, x, T)
-    assert sp.simplify((p.diff(t) - rhs) / p) == 0
+    # p is the Gaussian with mean m(t) = y e^{-at} and variance v(t) = T/a (1 - e^{-2at}) ...
+    m, v = sp.Function("m")(t), sp.Function("v")(t)
+    gauss = sp.exp(-(x - m) ** 2 / (2 * v)) / sp.sqrt(2 * sp.pi * v)
+    m_t, v_t = y * sp.exp(-a * t), T / a * (1 - sp.exp(-2 * a * t))
+    assert sp.simplify(p - gauss.subs({m: m_t, v: v_t})) == 0
+    # ... and a Gaussian solves Fokker-Planck when dm/dt = -a m, dv/dt = 2T - 2a v, which they do
+    residual = (gauss.diff(t) - lib.symbolic.fokker_planck_operator(gauss, a * x**2 / 2, x, T)) / gauss
+    residual = residual.subs({m.diff(t): -a * m, v.diff(t): 2 * T - 2 * a * v})
+    assert sp.simplify(residual) == 0
+    assert sp.simplify(m_t.diff(t) + a * m_t) == 0 and sp.simplify(v_t.diff(t) - 2 * T + 2 * a * v_t) == 0
     values = {a: sp.Rational(3, 2), T: sp.Rational(2, 5), t: sp.Rational(1, 2), y: 2}
     assert sp.simplify(sp.integrate(p.subs(values), (x, -sp.oo, sp.oo))) == 1

@@ -94,28 +94,53 @@ _DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 
 
 class BibliographyMath(SphinxPostTransform):
-    """Typeset ``$...$`` inside bibliography entries (runs after sphinxcontrib-bibtex)."""
+    """Typeset ``$...$`` inside bibliography entries (runs after sphinxcontrib-bibtex).
+
+    pybtex-docutils splits a title into several Text nodes (``"an improved $\\widehat "``,
+    ``"R"``, ``"$ for..."``), so runs of adjacent Text nodes are joined before splitting
+    them at the dollar signs.
+    """
 
     default_priority = 50  # after sphinxcontrib-bibtex's BibliographyTransform (priority 5)
 
     def run(self, **kwargs) -> None:
         for citation in list(self.document.findall(nodes.citation)):
-            for text in list(citation.findall(nodes.Text)):
-                value = str(text)
-                if "$" not in value or isinstance(text.parent, (nodes.math, nodes.label)):
+            for element in list(citation.findall(nodes.Element)):
+                if isinstance(element, (nodes.math, nodes.label)):
                     continue
-                pieces: list[nodes.Node] = []
+                self._split(element)
+
+    @staticmethod
+    def _split(element: nodes.Element) -> None:
+        children, run = [], []
+
+        def flush():
+            if not run:
+                return
+            value = "".join(str(t) for t in run)
+            if value.count("$") >= 2:
                 pos = 0
                 for match in _DOLLAR_MATH.finditer(value):
                     if match.start() > pos:
-                        pieces.append(nodes.Text(value[pos : match.start()]))
-                    pieces.append(nodes.math(match.group(1), match.group(1)))
+                        children.append(nodes.Text(value[pos : match.start()]))
+                    children.append(nodes.math(match.group(1), match.group(1)))
                     pos = match.end()
-                if not pieces:
-                    continue
                 if pos < len(value):
-                    pieces.append(nodes.Text(value[pos:]))
-                text.parent.replace(text, pieces)
+                    children.append(nodes.Text(value[pos:]))
+            else:
+                children.extend(run)
+            run.clear()
+
+        for child in element.children:
+            if isinstance(child, nodes.Text):
+                run.append(child)
+            else:
+                flush()
+                children.append(child)
+        flush()
+        if len(children) != len(element.children) or any(a is not b for a, b in zip(children, element.children)):
+            element.children = []
+            element.extend(children)
 
 
 def _theme_defaults(app: Sphinx, config) -> None:

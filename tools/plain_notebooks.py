@@ -25,8 +25,9 @@ Usage (after ``jupyter-book build .``, whose executed notebooks and numbering it
     python tools/plain_notebooks.py                   # _build/plain/{teacher,student}/*.ipynb
     python tools/plain_notebooks.py --build-dir /tmp/jb/_build --out /tmp/plain
 
-It exits non-zero if a chapter has no executed copy in the build (build the book first),
-if a glued name is missing, or if any MyST markup survives the conversion.
+It exits non-zero if a chapter has no executed copy in the build (build the book first) or if
+any MyST markup survives the conversion; a reference, glued name or citation it cannot resolve
+(the book's -W build fails on those too) is a warning and shows as "??" (``--strict``: an error).
 """
 
 from __future__ import annotations
@@ -209,10 +210,24 @@ class Converter:
         self.docname = docname
         self.glue = glue
         self.cited: list[str] = []
-        self.exercise_title: dict[str, str] = {}
+        self.warnings: list[str] = []
+        self.attachments: dict[str, dict] = {}  # of the markdown cell being converted
 
     # -- roles -----------------------------------------------------------------------------
     def role(self, match: re.Match) -> str:
+        """A role's plain text; an unresolvable one (a missing label, glued name or citation,
+        which also breaks the book's -W build) becomes a warning and a visible "??"."""
+        try:
+            return self._role(match)
+        except ConversionError as exc:
+            self.warnings.append(str(exc).removeprefix(f"{self.docname}: "))
+            role, text = match.group("role"), match.group("text")
+            titled = re.match(r"^(?P<title>.*?)\s*<[^>]+>$", text, re.S)
+            if role == "ref" and titled:
+                return titled.group("title")
+            return "??"
+
+    def _role(self, match: re.Match) -> str:
         role, text = match.group("role"), match.group("text")
         if role.startswith("glue"):
             return self.glue_role(role, text)
@@ -250,6 +265,27 @@ class Converter:
             return f"${_plain(data['text/latex']).strip('$')}$"
         plain = _plain(data.get("text/plain", ""))
         return format_plain_text(plain, fmt or "s") if kind == "text" else plain
+
+    def glue_directive(self, name: str, key: str, options: dict) -> str:
+        """``{glue}``, ``{glue:md}``, ``{glue:math}``, ``{glue:figure}``: the glued output itself."""
+        if key not in self.glue:
+            self.warnings.append(f"glued name {key!r} not found in the executed notebook")
+            return "??"
+        data = self.glue[key]
+        kind = name.split(":", 1)[1] if ":" in name else ""
+        if kind == "md" and "text/markdown" in data:
+            return self.markdown(_plain(data["text/markdown"]))
+        if kind == "math" and "text/latex" in data:
+            return f"$$\n{_plain(data['text/latex']).strip('$')}\n$$"
+        for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+            if mime in data:
+                filename = f"{key}.{mime.split('/')[1].split('+')[0]}"
+                self.attachments[filename] = {mime: _plain(data[mime])}
+                caption = f"\n\n*{self.markdown(options['caption'])}*" if options.get("caption") else ""
+                return f"![{key}](attachment:{filename}){caption}"
+        if "text/markdown" in data:
+            return self.markdown(_plain(data["text/markdown"]))
+        return f"`{_plain(data.get('text/plain', ''))}`"
 
     def cite(self, role: str, text: str) -> str:
         keys = [k.strip() for k in text.split(",") if k.strip()]
@@ -307,6 +343,8 @@ class Converter:
         content = self.markdown(content) if name not in ("math", "code-cell", "code", "code-block") else content
         if name == "math":
             return self.math_block(content, options.get("label")) + "\n"
+        if name.startswith("glue"):
+            return self.glue_directive(name, arg, options) + "\n"
         if name in ("exercise", "exercise-start"):
             label = options.get("label")
             _, number, _ = self.book.number(label) if label else ("", "", "")
@@ -387,7 +425,7 @@ def executed_notebook(path: pathlib.Path, build_dir: pathlib.Path) -> tuple[dict
     return nb, glue
 
 
-def convert(nb: dict, book: Book, docname: str, glue: dict[str, dict]) -> dict:
+def convert(nb: dict, book: Book, docname: str, glue: dict[str, dict], *, report: bool = True) -> dict:
     nb = copy.deepcopy(nb)
     conv = Converter(book, docname, {**glue_values(nb), **glue})
     cells = []
@@ -399,7 +437,10 @@ def convert(nb: dict, book: Book, docname: str, glue: dict[str, dict]) -> dict:
                 continue  # the macro cell: macros are expanded here
             if "remove-cell" in tags:
                 continue
+            conv.attachments = {}
             new = conv.markdown(src)
+            if conv.attachments:
+                cell["attachments"] = {**cell.get("attachments", {}), **conv.attachments}
             if re.match(r"^\s*$", new):
                 continue
             if not cells and book.chapter_number(docname):  # the title: number it as the book does
@@ -441,6 +482,9 @@ def convert(nb: dict, book: Book, docname: str, glue: dict[str, dict]) -> dict:
         cell.setdefault("id", f"plain-{i}")
     nb["cells"] = cells
     nb["metadata"].pop("widgets", None)  # widget state of the build: "model not found" anyway
+    for warning in dict.fromkeys(conv.warnings) if report else ():
+        print(f"warning: {docname}: {warning} (shown as ??)", file=sys.stderr)
+    nb["metadata"]["plain_notebooks_unresolved"] = len(set(conv.warnings))
     return nb
 
 
@@ -465,8 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "_build",
                         help="the book build to read (default: _build)")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "plain")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if a reference, glued name or citation cannot be resolved")
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path, help="default: every chapter")
     args = parser.parse_args(argv)
+    unresolved = 0
     try:
         book = Book(args.build_dir.resolve())
         paths = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -479,7 +526,9 @@ def main(argv: list[str] | None = None) -> int:
             executed, glue = executed_notebook(path, args.build_dir.resolve())
             teacher = convert(executed, book, docname, glue)
             stripped, _ = student_edition.strip_notebook(executed)
-            student = convert(stripped, book, docname, glue)
+            student = convert(stripped, book, docname, glue, report=False)
+            unresolved += teacher["metadata"].pop("plain_notebooks_unresolved")
+            student["metadata"].pop("plain_notebooks_unresolved")
             for edition, nb in (("teacher", teacher), ("student", student)):
                 target = args.out / edition / path.name
                 nbformat.write(nbformat.from_dict(nb), target)
@@ -490,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if problems:
         print("MyST markup left in the plain notebooks:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    if unresolved and args.strict:
+        print(f"plain_notebooks: {unresolved} unresolved references (see the warnings)", file=sys.stderr)
         return 1
     print(f"plain notebooks: {args.out / 'teacher'} and {args.out / 'student'}")
     return 0
