@@ -38,6 +38,7 @@ threads at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -543,7 +544,7 @@ def _forms(energy, grads, symbols):
 _PROLOGUE = """\
 def {func}({args}):
     shape = x.shape{batch}
-    buffers = pool.get(shape)
+{single}    buffers = pool.get(shape)
     if buffers is None:
         if shape and shape[0] > rows:
             for lo in range(0, shape[0], rows):
@@ -553,9 +554,73 @@ def {func}({args}):
 """
 
 
-def _assemble(func, args, chunk_args, d, body_blocks, n_buffers, *, uses_columns=True):
+# One state (x of shape () or (d,)): ufunc calls on 0-d arrays cost about a
+# microsecond each, so plain Python floats are used; any arithmetic trouble
+# (math.log(-1), 1/0.0, overflow in **, a complex power) falls through to the
+# array code, whose NaN/inf semantics are the reference.
+_SINGLE = """\
+    if not shape and scalar is not None:
+        try:
+            ev, gv = scalar({args})
+        except (ArithmeticError, ValueError, TypeError):
+            pass
+        else:
+{body}            return
+"""
+
+
+def _single_block(func, d, restricted):
+    args = "float(x)" if d == 1 else "*x.tolist()"
+    gv = "gv[0]" if d == 1 else "gv"
+    if func == "energy_into":
+        body = ["e[...] = ev"]
+    else:
+        body = ["if e is not None:", "    e[...] = ev"]
+        if restricted:  # as in the array code: the gradient is NaN where L is
+            body += ["else:", "    ev *= 0.0", "    gv = tuple(v + ev for v in gv)"]
+        body.append(f"g[...] = {gv}")
+    return _SINGLE.format(args=args, body="".join(f"            {line}\n" for line in body))
+
+
+def _scalar_source(shared, symbols) -> str | None:
+    """Python-float code for (L, grad L) at one state, from the same CSE; None if
+    some function has no ``math`` counterpart."""
+    from sympy.printing.pycode import PythonCodePrinter
+
+    defs, reduced = shared
+    names = {s: sp.Symbol(f"c{i}", real=True) for i, s in enumerate(symbols)}
+    names.update({sym: sp.Symbol(f"t{i}", real=True) for i, (sym, _) in enumerate(defs)})
+    printer = PythonCodePrinter({"fully_qualified_modules": True, "strict": True})
+    try:
+        lines = [f"def scalar({', '.join(f'c{i}' for i in range(len(symbols)))}):"]
+        for sym, expr in defs:
+            lines.append(f"    {names[sym]} = {printer.doprint(expr.xreplace(names))}")
+        outs = [f"float({printer.doprint(e.xreplace(names))})" for e in reduced]
+    except Exception:  # noqa: BLE001 - any printing failure: no scalar path
+        return None
+    lines.append(f"    return {outs[0]}, ({', '.join(outs[1:])},)")
+    return "\n".join(lines) + "\n"
+
+
+def _scalar_function(source: str | None, d: int):
+    if source is None:
+        return None
+    namespace = {"math": math}
+    try:
+        exec(compile(source, "<lib kernel scalar>", "exec"), namespace)
+        namespace["scalar"](*([0.5] * d))
+    except (ArithmeticError, ValueError):
+        pass  # a domain error at the probe point is fine
+    except Exception:  # noqa: BLE001 - e.g. a name math lacks: use the array code
+        return None
+    return namespace["scalar"]
+
+
+def _assemble(func, args, chunk_args, d, body_blocks, n_buffers, *, uses_columns=True,
+              restricted=False):
     head = _PROLOGUE.format(func=func, args=args, chunk_args=chunk_args,
-                            batch="" if d == 1 else "[:-1]")
+                            batch="" if d == 1 else "[:-1]",
+                            single=_single_block(func, d, restricted))
     lines = [head.rstrip("\n")]
     if n_buffers:
         lines.append(f"    {', '.join(f'b{i}' for i in range(n_buffers))}, = buffers")
@@ -607,7 +672,8 @@ def _elementwise_source(energy, grads, symbols):
         if best is None or prog[2] < best[2][2]:
             best = form, shared, prog
     form, shared, (eg_lines, eg_buf, eg_ops) = best
-    if _restricted_domain(energy):
+    restricted = _restricted_domain(energy)
+    if restricted:
         # Where L is undefined (log of a negative number, ...) the gradient may
         # still be finite, and ULA, which never evaluates L, would wander outside
         # the domain silently. The gradient-only code evaluates L too and adds
@@ -627,9 +693,9 @@ def _elementwise_source(energy, grads, symbols):
     n_kernel = max(eg_buf, g_buf)
     kernel_src = _assemble("kernel", "x, g, e, work",
                            "x[lo:lo + rows], g[lo:lo + rows], None if e is None else e[lo:lo + rows], work",
-                           d, kernel_body, n_kernel)
+                           d, kernel_body, n_kernel, restricted=restricted)
     energy_src = _assemble("energy_into", "x, e", "x[lo:lo + rows], e[lo:lo + rows]", d, e_lines, e_buf)
-    return kernel_src, n_kernel, energy_src, e_buf, eg_ops
+    return kernel_src, n_kernel, energy_src, e_buf, eg_ops, _scalar_source(shared, symbols)
 
 
 def _quadratic_form(expr, symbols):
@@ -687,7 +753,7 @@ def _quadratic_source(b, c):
 
 def _assemble_matrix(func, args, chunk_args, body):
     # scratch of the states' own shape (n, d): the pool is keyed by x.shape
-    head = _PROLOGUE.format(func=func, args=args, chunk_args=chunk_args, batch="")
+    head = _PROLOGUE.format(func=func, args=args, chunk_args=chunk_args, batch="", single="")
     head = head.replace("shape[0] > rows", "len(shape) > 1 and shape[0] > rows")
     lines = [head.rstrip("\n"), "    b0, b1 = buffers"]
     lines += ["    " + s for s in body]
@@ -739,9 +805,13 @@ def compile_potential(energy: sp.Expr, symbols: tuple, *, label: str = "") -> Co
         for g in grads:
             if g.has(sp.Derivative, sp.Subs):
                 raise CompileError(f"the gradient holds an unevaluated derivative: {g}")
-        kernel_src, n_kernel, energy_src, n_energy, n_ops = _elementwise_source(energy, grads, symbols)
-        kernel = _exec(kernel_src, "kernel", n_kernel, rows, {}, label)
-        energy_into = _exec(energy_src, "energy_into", n_energy, rows, {}, label)
+        kernel_src, n_kernel, energy_src, n_energy, n_ops, scalar_src = _elementwise_source(
+            energy, grads, symbols)
+        scalar = dict(scalar=_scalar_function(scalar_src, d))
+        kernel = _exec(kernel_src, "kernel", n_kernel, rows, scalar, label)
+        energy_into = _exec(energy_src, "energy_into", n_energy, rows, scalar, label)
+        if scalar["scalar"] is not None:
+            kernel_src = scalar_src + "\n\n" + kernel_src
     source = kernel_src + "\n\n" + energy_src
     kernel.source = source
 

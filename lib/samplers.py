@@ -87,7 +87,7 @@ def _setup(potential, x0, n_steps, burn_in, thin):
     n_steps = _count(n_steps, "n_steps", 0)
     burn_in = _count(burn_in, "burn_in", 0, n_steps)
     thin = _count(thin, "thin", 1)
-    x = np.array(x0, dtype=float)  # a private copy: the chain moves it in place
+    x = np.array(x0, dtype=float, order="C")  # a private copy, moved in place
     batch = potential.batch_shape(x, "x0")
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 must be finite (it contains inf or NaN)")

@@ -18,6 +18,7 @@ from lib import _kernels
 x, y = sp.symbols("x y", real=True)
 X5 = sp.symbols("x1:6", real=True)
 RTOL = 1e-12
+HALF = sp.Rational(1, 2)
 
 CASES = {
     # polynomials
@@ -31,16 +32,15 @@ CASES = {
     # exp / log / trig
     "exp-trig": ((x,), sp.exp(-(x**2)) + sp.sin(3 * x) + sp.cos(x) * sp.tanh(x)),
     "log-atan": ((x,), sp.log(1 + x**2) + sp.atan(x) + sp.pi * x),
-    "mueller-brown-like": ((x, y), -2 * sp.exp(-((x - 1) ** 2) - 10 * y**2) - sp.exp(-6 * (x + sp.Rational(1, 2)) ** 2
-                                                                                   + 11 * (x + sp.Rational(1, 2)) * (y - 1)
-                                                                                   - 6 * (y - 1) ** 2)),
+    "mueller-brown-like": ((x, y), -2 * sp.exp(-((x - 1) ** 2) - 10 * y**2)
+                           - sp.exp(-6 * (x + HALF) ** 2 + 11 * (x + HALF) * (y - 1) - 6 * (y - 1) ** 2)),
     "exp-cos-2d": ((x, y), sp.exp(-(x**2 + y**2)) * sp.cos(x * y) + sp.log(1 + x**2 + 2 * y**2)),
     "logcosh-5d": (X5, sum(sp.log(sp.cosh(xi)) for xi in X5) + sp.exp(-sum(xi**2 for xi in X5))),
     # rational functions and fractional powers
     "rational-1d": ((x,), x / (1 + x**2) + 1 / (2 + x**4) - 3 / (5 + x**2) ** 2),
     "rational-2d": ((x, y), (x**2 + y) / (1 + x**2 + y**2)),
     "rational-5d": (X5, 1 / (1 + sum(xi**4 for xi in X5)) + X5[0] / (2 + X5[1] ** 2)),
-    "half-powers": ((x,), sp.sqrt(1 + x**2) + (1 + x**2) ** sp.Rational(3, 2) + (2 + x**2) ** sp.Rational(-1, 2)),
+    "half-powers": ((x,), sp.sqrt(1 + x**2) + (1 + x**2) ** sp.Rational(3, 2) + (2 + x**2) ** -HALF),
     "abs-erf-pow": ((x,), sp.Abs(x) + sp.erf(x) + 2**x + (1 + x**2) ** sp.Rational(1, 3)),
     "max-min": ((x, y), sp.Max(x, y) ** 2 + sp.Min(x, 0) ** 2 + sp.atan2(y, 2 + x**2)),
 }
@@ -86,6 +86,21 @@ def test_kernel_matches_sympy(case):
     assert_close(compiled.grad(pts), g_want)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_single_state_matches_sympy(case):
+    """One state at a time (the Python-float path) against SymPy, state by state."""
+    symbols, expr = CASES[case]
+    compiled = _kernels.compile_potential(expr, symbols)
+    pts = points(len(symbols), n=10, seed=7)
+    e_want, g_want = exact(symbols, expr, pts)
+    e, g = np.empty(len(pts)), np.empty_like(pts)
+    for i in range(len(pts)):
+        g_i = g[i] if len(symbols) > 1 else g[i:i + 1].reshape(())  # views into g and e
+        compiled.kernel(np.array(pts[i]), g_i, e[i:i + 1].reshape(()), None)
+    assert_close(e, e_want)
+    assert_close(g, g_want)
+
+
 @pytest.mark.parametrize("case", ["double-well", "banana", "logcosh-5d", "quadratic-5d"])
 def test_blocks_views_and_single_states(case):
     """Long batches are cut into blocks, strided views and single states work, all equal."""
@@ -106,12 +121,16 @@ def test_blocks_views_and_single_states(case):
     np.testing.assert_array_equal(g_big[1, ::3], g[::3])
     np.testing.assert_array_equal(e_big[1, ::3], e[::3])
     assert not np.any(g_big[0]) and not np.any(e_big[1, 1::3])
-    # one state: shape () for d = 1, (d,) otherwise
+    # one state, shape () for d = 1 and (d,) otherwise: Python floats (math
+    # functions, ** for powers) where the batch uses ufuncs, so equal to rounding
     one = pts[5]
-    g_one, e_one = np.empty_like(one), np.empty(())
+    g_one, e_one, g_only = np.empty_like(one), np.empty(()), np.empty_like(one)
     compiled.kernel(np.array(one), g_one, e_one, None)
-    np.testing.assert_array_equal(g_one, g[5])
-    assert e_one == e[5]
+    compiled.kernel(np.array(one), g_only, None, None)
+    np.testing.assert_allclose(g_one, g[5], rtol=1e-13, atol=1e-13 * np.abs(g).max())
+    np.testing.assert_allclose(g_only, g[5], rtol=1e-13, atol=1e-13 * np.abs(g).max())
+    np.testing.assert_allclose(e_one, e[5], rtol=1e-13, atol=1e-13 * np.abs(e).max())
+    np.testing.assert_allclose(compiled.energy(one), e[5], rtol=1e-13, atol=1e-13 * np.abs(e).max())
 
 
 @pytest.mark.parametrize("case", ["double-well", "banana", "logcosh-5d", "quadratic-5d", "rational-2d"])
@@ -191,6 +210,15 @@ def test_domain_errors_give_nan_or_inf_like_numpy():
                                       err_msg=str(expr))
         finite = np.isfinite(g_only)
         np.testing.assert_array_equal(g_only[finite], g[finite])
+        # the same, one state at a time (Python floats, falling back to arrays)
+        with np.errstate(all="ignore"):
+            for i, p in enumerate(pts):
+                g1, e1, g0 = np.empty(()), np.empty(()), np.empty(())
+                compiled.kernel(np.array(p), g1, e1, None)
+                compiled.kernel(np.array(p), g0, None, None)
+                assert np.isfinite(e1) == np.isfinite(e_np[i]), (str(expr), p)
+                assert np.isfinite(g1) == np.isfinite(g_np[i]), (str(expr), p)
+                assert np.isfinite(g0) == (np.isfinite(g_np[i]) and np.isfinite(e_np[i])), (str(expr), p)
 
 
 def test_unsupported_functions_raise_compile_error():

@@ -159,6 +159,18 @@ def test_chains_reproduce_with_generated_kernels(case, sampler):
     np.testing.assert_array_equal(a.acceptance_rate, b.acceptance_rate)
 
 
+@pytest.mark.parametrize("case", ["double-well", "exp-log-trig", "banana"])
+def test_single_chain_reproduces(case):
+    """One chain (Python floats in the kernel) against the lambdified functions."""
+    expr, x = SYMPY_CASES[case]
+    U, V = lib.Potential.from_sympy(expr, x), lambdified_potential(expr, x)
+    x0 = 0.3 if U.dim == 1 else np.array([0.3, -0.2])
+    for sampler in ("langevin", "mala"):
+        a = getattr(lib, sampler)(U, x0, step=0.02, n_steps=300, temperature=0.4, rng=6)
+        b = getattr(lib, sampler)(V, x0, step=0.02, n_steps=300, temperature=0.4, rng=6)
+        np.testing.assert_allclose(a.samples, b.samples, rtol=1e-10, atol=1e-12)
+
+
 def test_from_sympy_quadratic_matches_factory():
     A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.25], [0.0, -0.25, 3.0]])
     xs = sp.symbols("x1:4")

@@ -144,6 +144,16 @@ def test_burn_in_thin_and_final():
     np.testing.assert_array_equal(none.final, np.zeros(3))
 
 
+def test_fortran_ordered_x0_gives_the_same_chain():
+    A = np.array([[2.0, 0.6], [0.6, 1.0]])
+    x0 = np.random.default_rng(0).normal(size=(2, 500)).T  # (500, 2), Fortran order
+    assert not x0.flags.c_contiguous
+    for sampler, kw in (("mala", dict(step=0.3)), ("metropolis", dict(scale=0.5)), ("langevin", dict(step=0.1))):
+        a = getattr(lib, sampler)(lib.potentials.quadratic(A), x0, n_steps=5, rng=1, **kw)
+        b = getattr(lib, sampler)(lib.potentials.quadratic(A), np.ascontiguousarray(x0), n_steps=5, rng=1, **kw)
+        np.testing.assert_array_equal(a.samples, b.samples)
+
+
 def test_x0_is_not_modified_and_single_chain_works():
     x0 = np.array([0.5, -0.5])
     lib.mala(lib.potentials.double_well(), x0, step=0.1, n_steps=5, rng=0)

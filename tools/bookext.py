@@ -6,8 +6,8 @@ What it does, and why each piece exists:
   bibliography's labels must be author-year too, not [1]-[43] (clicking a citation lands on
   its entry). It registers a pybtex label style and a formatting style ``authoryear``
   (labels "Langevin, 1908", "Song and Ermon, 2019", "Ho et al., 2020", with a/b suffixes
-  for collisions; entries sorted by author, year, title), selected by
-  ``bibtex_default_style: authoryear``.
+  for collisions, which the in-text citations carry too; entries sorted by author, year,
+  title), selected by ``bibtex_default_style: authoryear``.
 - **Math in bibliography entries.** pybtex renders ``$\\widehat{R}$`` in a title as plain
   text; a transform turns every ``$...$`` inside a citation entry into a math node, so
   MathJax typesets it.
@@ -89,6 +89,28 @@ class AuthorYearStyle(PlainStyle):
 
 register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabelStyle)
 register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
+
+
+def _use_label_years() -> None:
+    """In-text citations take their year from the entry's label, so that two works by the same
+    authors in one year read "Song et al., 2021a" / "2021b" in the text as in the list."""
+    from pybtex.richtext import Text
+    from sphinxcontrib.bibtex.style import template
+    from sphinxcontrib.bibtex.style.referencing import basic_author_year, extra_year
+
+    @template.node
+    def label_year(children, data):
+        assert not children
+        label = getattr(data.get("formatted_entry"), "label", "") or ""
+        if re.search(r", \d{4}[a-z]?$", label):
+            return Text(label.rsplit(", ", 1)[1])
+        return template.first_of[template.optional[template.field("year")], "n.d."].format_data(data)
+
+    basic_author_year.year = label_year
+    extra_year.year = label_year
+
+
+_use_label_years()
 
 _DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 
