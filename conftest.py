@@ -24,6 +24,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # from the executed notebooks; the kernels must use the inline backend.
 if os.environ.get("MPLBACKEND", "").lower() == "agg":
     del os.environ["MPLBACKEND"]
+# Kernels of this run (nbval and the book build) refuse a figure that breaks the book's
+# figure conventions: lib.plotting.use_style() makes plt.show() raise (lib.plotting).
+os.environ["LANGEVIN_CHECK_FIGURES"] = "1"
 
 ROOT = pathlib.Path(__file__).resolve().parent
 

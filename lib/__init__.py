@@ -10,8 +10,28 @@ The public API (see ``COURSE.md``)::
     ps = lib.fokker_planck(U, grid, p0, temperature=T, times=[...])
     xs = lib.euler_maruyama(drift, diffusion, x0, dt=dt, n_steps=n, rng=seed)
 
-Submodules: potentials, samplers, fokker_planck, stats, symbolic, sgd,
-diffusion, plotting, widgets, checks.
+Submodules:
+
+* ``potentials``: :class:`Potential` and its factories (quadratic, double well, mixture);
+* ``samplers``: langevin (ULA), mala, metropolis, euler_maruyama; :class:`Chain`;
+* ``fokker_planck``: numerical Fokker-Planck tools on a 1-D grid (Gibbs density,
+  generators, steady states, Ito SDEs with any drift and noise, Markov chains on grid
+  cells, ULA's invariant law);
+* ``stats``: histograms on grids, TV and energy two-sample tests, ESS, R-hat, standard errors;
+* ``symbolic``: SymPy derivations (currents, Fokker-Planck operators, generators,
+  stationary densities);
+* ``sgd``: SGD on finite-sum least squares as a Markov chain (chapter 6);
+* ``diffusion``: diffusion models in NumPy (chapter 7);
+* ``discrete``: Ising-type models, Metropolis and Gibbs on binary strings (chapter 2);
+* ``partition``: normalizing constants by quadrature and Monte Carlo (chapter 1);
+* ``plotting``, ``widgets``: the figure style and slider helpers (loaded on first use);
+* ``checks``: exercise checkers, ``lib.checks.check(label, answer)``.
+
+``lib.fokker_planck`` is the *function* :func:`fokker_planck.fokker_planck` (the course
+API), which hides the submodule of the same name: import the module's other functions
+from it, ``from lib.fokker_planck import steady_state, ito_stationary_density``
+(``import lib.fokker_planck as fp`` also binds the function; the module itself is
+``sys.modules["lib.fokker_planck"]``).
 """
 
 from . import checks, diffusion, discrete, partition, potentials, sgd, stats, symbolic

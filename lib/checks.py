@@ -664,7 +664,7 @@ def _ch6_ex6_reference() -> tuple[float, float, float]:
     for the escape from the lower well of L' = t^3 - t + 0.05, D = 0.05 (1 - 0.9 t + t^2/4)."""
     import scipy.integrate
 
-    from . import sgd
+    from .fokker_planck import ito_first_passage_time
 
     def dL(t):
         return t**3 - t + 0.05
@@ -680,7 +680,8 @@ def _ch6_ex6_reference() -> tuple[float, float, float]:
     dphi = scipy.integrate.quad(lambda t: dL(t) / D(t), a, b)[0]
     kramers = prefactor * math.sqrt(D(b) / D(a)) * math.exp(dphi)
     grid = np.linspace(-2.2, right + 0.2, 6001)
-    exact = sgd.ito_first_passage_time(dL, D, grid, start=a, target=right)
+    exact = ito_first_passage_time(lambda t: -dL(t), lambda t: 2 * D(t), grid, start=a,
+                                   target=right)
     L = lambda t: t**4 / 4 - t**2 / 2 + 0.05 * t          # noqa: E731
     constant = prefactor * math.exp((L(b) - L(a)) / D(a))
     return kramers, exact, constant

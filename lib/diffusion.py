@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._validate import _count, _positive, _rng
 from .samplers import DivergenceError
 
 __all__ = [
@@ -53,32 +54,6 @@ Score = Callable[[np.ndarray, float], np.ndarray]
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-
-
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
-
-
-def _count(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}")
-    return value
 
 
 def _times(t, name: str = "t") -> np.ndarray:

@@ -52,7 +52,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from .samplers import Chain, _count, _positive, _rng
+from ._validate import _count, _positive, _probability, _rng
+from .samplers import Chain
 from .stats import TVTest
 
 __all__ = [
@@ -92,16 +93,6 @@ def _as_vector(value, length: int, name: str) -> np.ndarray:
     arr = arr.copy()
     arr.setflags(write=False)
     return arr
-
-
-def _probability(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}") from None
-    if not (0.0 < value < 1.0):
-        raise ValueError(f"{name} must be in (0, 1), got {value}")
-    return value
 
 
 class _BinaryModel:

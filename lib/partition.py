@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from .samplers import _positive
+from ._validate import _callable, _count, _positive
 
 __all__ = [
     "GridEstimate",
@@ -49,24 +49,6 @@ LogWeight = Callable[[np.ndarray], np.ndarray]
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-
-
-def _dim(dim) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-    return int(dim)
-
-
-def _count(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _callable(log_weight) -> LogWeight:
-    if not callable(log_weight):
-        raise ValueError(f"log_weight must be a callable y -> score(y), got {type(log_weight).__name__}")
-    return log_weight
 
 
 def _evaluate(log_weight: LogWeight, y: np.ndarray) -> np.ndarray:
@@ -215,8 +197,8 @@ def grid_normalizer(
     -------
     GridEstimate
     """
-    log_weight = _callable(log_weight)
-    d = _dim(dim)
+    log_weight = _callable(log_weight, "log_weight", "y -> score(y)")
+    d = _count(dim, "dim", 1)
     m = _count(m, "m", 1)
     R = _positive(half_width, "half_width")
     chunk = _count(chunk, "chunk", 1)
@@ -270,8 +252,8 @@ def monte_carlo_normalizer(
     -------
     NormalizerEstimate
     """
-    log_weight = _callable(log_weight)
-    d = _dim(dim)
+    log_weight = _callable(log_weight, "log_weight", "y -> score(y)")
+    d = _count(dim, "dim", 1)
     n = _count(n, "n", 2)
     R = _positive(half_width, "half_width")
     gen = np.random.default_rng(rng)
@@ -316,8 +298,8 @@ def importance_normalizer(
     -------
     NormalizerEstimate
     """
-    log_weight = _callable(log_weight)
-    d = _dim(dim)
+    log_weight = _callable(log_weight, "log_weight", "y -> score(y)")
+    d = _count(dim, "dim", 1)
     n = _count(n, "n", 2)
     s = _positive(scale, "scale")
     mu = np.broadcast_to(np.asarray(mean, dtype=float), (d,))
@@ -346,7 +328,7 @@ def gaussian_is_relative_variance(dim: int, scale: float) -> float:
 
     Returns ``(s^2 / sqrt(2 s^2 - 1))**d - 1`` (``inf`` when ``s^2 <= 1/2``).
     """
-    d = _dim(dim)
+    d = _count(dim, "dim", 1)
     s = _positive(scale, "scale")
     if 2 * s * s <= 1:
         return math.inf
@@ -362,7 +344,7 @@ def uniform_mc_relative_variance(dim: int, half_width: float) -> float:
     .. math:: \frac{\mathbb E[w^2]}{Z_R^2} - 1 = \Big(\frac{2R\,\sqrt\pi\,\mathrm{erf}(R)}
               {2\pi\,\mathrm{erf}(R/\sqrt2)^2}\Big)^d - 1 .
     """
-    d = _dim(dim)
+    d = _count(dim, "dim", 1)
     R = _positive(half_width, "half_width")
     factor = 2 * R * math.sqrt(math.pi) * math.erf(R) / (2 * math.pi * math.erf(R / math.sqrt(2)) ** 2)
     return math.expm1(d * math.log(factor))

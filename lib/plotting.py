@@ -11,6 +11,7 @@ width). Animations: :func:`animation_html`.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Sequence
 
@@ -27,6 +28,7 @@ __all__ = [
     "FIGURE_DPI",
     "ANIMATION_DPI",
     "use_style",
+    "figure_problems",
     "new_axes",
     "animation_html",
     "hist_vs_density",
@@ -86,6 +88,59 @@ def use_style() -> None:
     mpl.rcParams.update(_STYLE)
     mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=CYCLE)
     _configure_inline_backend()
+    if os.environ.get(CHECK_FIGURES_ENV) == "1":
+        _check_figures_on_show()
+
+
+#: When this environment variable is "1" (the test run and the book build set it),
+#: :func:`use_style` makes ``plt.show()`` raise ValueError for a figure that breaks the
+#: book's conventions (see :func:`figure_problems`), so a chapter cannot ship one.
+CHECK_FIGURES_ENV = "LANGEVIN_CHECK_FIGURES"
+
+
+def figure_problems(fig) -> list[str]:
+    """What a figure gets wrong against the book's figure conventions (empty if nothing).
+
+    Checked: the width is :data:`FIG_WIDTH` (so text has the same size in every figure);
+    the figure has an x label and a y label; every panel that shares no axis with another
+    panel has a label of its own. Colour bars and panels switched off are ignored.
+    """
+    problems = []
+    width = fig.get_size_inches()[0]
+    if abs(width - FIG_WIDTH) > 1e-6:
+        problems.append(f"width {width:g} in, not FIG_WIDTH = {FIG_WIDTH:g} in")
+    panels = [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
+    if not panels:
+        return problems
+    if not any(ax.get_xlabel() for ax in panels):
+        problems.append("no x-axis label")
+    if not any(ax.get_ylabel() for ax in panels):
+        problems.append("no y-axis label")
+    for i, ax in enumerate(panels):
+        shares = any(
+            other is not ax and (ax.get_shared_x_axes().joined(ax, other) or ax.get_shared_y_axes().joined(ax, other))
+            for other in panels
+        )
+        if len(panels) > 1 and not shares and not (ax.get_xlabel() or ax.get_ylabel()):
+            problems.append(f"panel {i} ({ax.get_title()!r}) has no axis label and shares no axis")
+    return problems
+
+
+def _check_figures_on_show() -> None:
+    if getattr(plt.show, "_checks_figures", False):
+        return
+    original_show = plt.show
+
+    def show(*args, **kwargs):
+        for number in plt.get_fignums():
+            problems = figure_problems(plt.figure(number))
+            if problems:
+                plt.close("all")
+                raise ValueError("this figure breaks the book's conventions: " + "; ".join(problems))
+        return original_show(*args, **kwargs)
+
+    show._checks_figures = True
+    plt.show = show
 
 
 def _configure_inline_backend() -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from . import _kernels
+from ._validate import _positive
 
 __all__ = ["Potential", "quadratic", "double_well", "gaussian_mixture"]
 
@@ -246,13 +247,6 @@ def _lambdified(expr: sp.Expr, symbols: tuple):
 # ---------------------------------------------------------------------------
 # factories
 # ---------------------------------------------------------------------------
-
-
-def _positive(value: float, name: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
 
 
 def quadratic(stiffness=1.0, *, center=0.0) -> Potential:

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._validate import _count, _positive, _rng
 from .potentials import Potential
 
 __all__ = ["Chain", "langevin", "mala", "metropolis", "euler_maruyama", "DivergenceError"]
@@ -49,36 +50,8 @@ class Chain:
 
 
 # --------------------------------------------------------------------------
-# validation shared by the samplers
+# validation shared by the samplers (the argument checks are in lib._validate)
 # --------------------------------------------------------------------------
-
-
-def _positive(value, name: str, hint: str = "") -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}{hint}")
-    return value
-
-
-def _count(value, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def _setup(potential, x0, n_steps, burn_in, thin):
@@ -387,7 +360,8 @@ def euler_maruyama(
 
     Note that ``diffusion`` is the noise *amplitude* ``b`` (the coefficient
     of ``dW``), not the diffusion coefficient ``D = b^2 / 2``; overdamped
-    Langevin at temperature ``T`` has ``b = sqrt(2 T)``.
+    Langevin at temperature ``T`` has ``b = sqrt(2 T)``. (:mod:`lib.symbolic` and
+    :mod:`lib.fokker_planck` take ``diffusion_sq = b^2`` instead.)
 
     Parameters
     ----------

@@ -24,20 +24,24 @@ Public API (COURSE.md): :class:`LeastSquares`, :func:`sgd`,
 Further tools of chapter 6: :func:`lag_covariance`, :func:`second_moment_operator`,
 :func:`moment_radius`, :func:`max_stable_lr`, :func:`tail_index`,
 :func:`sgd_reshuffled`, and for 1-D losses with Gaussian, state-dependent gradient
-noise :func:`noisy_gd`, :func:`first_passage_steps`, :func:`transition_matrix`,
-:func:`kernel_stationary_density`, :func:`kernel_first_passage`,
-:func:`kernel_relaxation`, :func:`ito_density`, :func:`ito_first_passage_time`,
-:func:`ito_generator`, :func:`ito_spectral_gap`.
+noise :func:`noisy_gd`, :func:`first_passage_steps` and :func:`transition_matrix` (the
+step as a Markov matrix on a grid). The grid tools that work on that matrix, and those
+for the small-``eta`` Ito SDE ``d theta = -L' dt + sqrt(eta V) dW`` (stationary density,
+mean first-passage time, spectral gap), are numerical Fokker-Planck tools and live in
+:mod:`lib.fokker_planck`: ``from lib.fokker_planck import kernel_stationary_density,
+kernel_first_passage, kernel_relaxation, ito_stationary_density, ito_first_passage_time,
+ito_generator_matrix, spectral_gap``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Callable
 
 import numpy as np
 
+from ._validate import _callable, _count, _nonnegative, _positive, _rng
+from .fokker_planck import gaussian_transition_matrix
 from .samplers import Chain, DivergenceError
 
 __all__ = [
@@ -54,57 +58,12 @@ __all__ = [
     "noisy_gd",
     "first_passage_steps",
     "transition_matrix",
-    "kernel_stationary_density",
-    "kernel_first_passage",
-    "ito_density",
-    "ito_first_passage_time",
-    "ito_generator",
-    "ito_spectral_gap",
-    "kernel_relaxation",
 ]
 
 
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-
-
-def _positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number (> 0), got {value}")
-    return value
-
-
-def _nonnegative(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
-
-
-def _count(value, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def _batch_size(problem: "LeastSquares", batch_size, replace: bool) -> int:
@@ -874,12 +833,6 @@ def tail_index(problem: LeastSquares, *, lr: float, batch_size: int = 1) -> floa
 # --------------------------------------------------------------------------
 
 
-def _callable(f, name):
-    if not callable(f):
-        raise ValueError(f"{name} must be a vectorised callable of theta")
-    return f
-
-
 def noisy_gd(
     grad: Callable,
     noise_var: Callable,
@@ -897,7 +850,8 @@ def noisy_gd(
 
     the central-limit model of minibatch SGD (``V`` = per-sample gradient variance / ``B``).
     Its small-``eta`` limit is the Ito SDE ``d theta = -L' dt + sqrt(2 D) dW`` with
-    ``D = eta V / 2``.
+    ``D = eta V / 2``: in :mod:`lib.fokker_planck`'s convention ``drift = -L'`` and
+    ``diffusion_sq = 2 D = eta V``.
 
     Parameters
     ----------
@@ -908,8 +862,8 @@ def noisy_gd(
         The learning rate, or a schedule ``eta_k`` (annealing).
     n_steps, rng, burn_in, thin : as for :func:`sgd`.
     """
-    _callable(grad, "grad")
-    _callable(noise_var, "noise_var")
+    _callable(grad, "grad", "theta -> L'(theta) (vectorised)")
+    _callable(noise_var, "noise_var", "theta -> V(theta) (vectorised)")
     n_steps = _count(n_steps, "n_steps", 0)
     if np.ndim(lr) == 0:
         etas = np.full(n_steps, _positive(lr, "lr"))
@@ -967,8 +921,8 @@ def first_passage_steps(
     ValueError
         If some chain has not crossed after ``max_steps`` steps.
     """
-    _callable(grad, "grad")
-    _callable(noise_var, "noise_var")
+    _callable(grad, "grad", "theta -> L'(theta) (vectorised)")
+    _callable(noise_var, "noise_var", "theta -> V(theta) (vectorised)")
     eta = _positive(lr, "lr")
     gen = _rng(rng)
     x = np.array(theta0, dtype=float)
@@ -1001,170 +955,37 @@ def first_passage_steps(
     return steps
 
 
-def _grid(grid) -> tuple[np.ndarray, float]:
-    g = np.asarray(grid, dtype=float)
-    if g.ndim != 1 or g.size < 3:
-        raise ValueError("grid must be a 1-D array of at least 3 points")
-    dx = np.diff(g)
-    if not np.allclose(dx, dx[0], rtol=1e-9) or dx[0] <= 0:
-        raise ValueError("grid must be uniform and increasing")
-    return g, float(dx[0])
-
-
 def transition_matrix(grad: Callable, noise_var: Callable, grid, *, lr: float) -> np.ndarray:
     r"""The :func:`noisy_gd` step as a Markov matrix on the cells of a uniform grid.
 
     ``P[i, j]`` is the probability that one step from the cell centre ``grid[i]`` lands in
     cell ``j``: the step is Gaussian with mean ``theta - eta L'(theta)`` and variance
-    ``eta^2 V(theta)``, so these are exact normal-CDF differences. Mass landing outside
-    the grid is put in the end cells (reflection), which is harmless when the grid covers
-    the region the chain visits. The only approximation is the cell-centre start
-    (error ``O(dx^2)`` for smooth densities).
-    """
-    from scipy.special import ndtr
+    ``eta^2 V(theta)``, so these are exact normal-CDF differences
+    (:func:`lib.fokker_planck.gaussian_transition_matrix` with ``quadrature="cells"``; mass
+    landing outside the grid is put in the end cells). Use it with
+    :func:`lib.fokker_planck.kernel_stationary_density`,
+    :func:`~lib.fokker_planck.kernel_first_passage` and
+    :func:`~lib.fokker_planck.kernel_relaxation` (relaxation rate ``-log|mu_1| / eta``).
 
-    g, dx = _grid(grid)
+    Parameters
+    ----------
+    grad, noise_var : callables, arrays -> arrays
+        ``L'`` and the gradient-noise variance ``V > 0`` on the grid, vectorised.
+    grid : array, shape (m,)
+        Uniform grid.
+    lr : float
+        The learning rate ``eta > 0``.
+
+    Returns
+    -------
+    ndarray, shape (m, m)
+    """
+    _callable(grad, "grad", "theta -> L'(theta) (vectorised)")
+    _callable(noise_var, "noise_var", "theta -> V(theta) (vectorised)")
+    g = np.asarray(grid, dtype=float)
     eta = _positive(lr, "lr")
     mean = g - eta * np.asarray(grad(g), dtype=float)
     sd = eta * np.sqrt(np.asarray(noise_var(g), dtype=float))
     if np.any(sd <= 0):
         raise ValueError("noise_var must be positive on the grid")
-    edges = np.concatenate([[g[0] - dx / 2], g + dx / 2])
-    cdf = ndtr((edges[None, :] - mean[:, None]) / sd[:, None])
-    cdf[:, 0], cdf[:, -1] = 0.0, 1.0
-    return np.diff(cdf, axis=1)
-
-
-def kernel_stationary_density(P: np.ndarray, grid) -> np.ndarray:
-    """Stationary density (values on the grid, integrating to one) of a Markov matrix ``P``.
-
-    Solves ``pi P = pi`` with ``sum pi = 1`` as the nonsingular system
-    ``(P^T - I + 1 1^T) pi = 1`` (valid for an irreducible chain).
-    """
-    g, dx = _grid(grid)
-    P = np.asarray(P, dtype=float)
-    if P.shape != (g.size, g.size):
-        raise ValueError(f"P must have shape ({g.size}, {g.size}) to match the grid, got {P.shape}")
-    m = g.size
-    pi = np.linalg.solve(P.T - np.eye(m) + 1.0, np.ones(m))
-    return pi / dx
-
-
-def kernel_first_passage(P: np.ndarray, grid, *, start: float, target: float) -> float:
-    """Exact mean number of steps of the grid chain ``P`` from ``start`` to first reach ``target``.
-
-    Cells on or beyond ``target`` (on the far side from ``start``) are absorbing; solves
-    ``(I - P_DD) tau = 1`` on the other cells.
-    """
-    g, _ = _grid(grid)
-    inside = g < target if start < target else g > target
-    Pd = P[np.ix_(inside, inside)]
-    tau = np.linalg.solve(np.eye(Pd.shape[0]) - Pd, np.ones(Pd.shape[0]))
-    i0 = int(np.argmin(np.abs(g[inside] - start)))
-    return float(tau[i0])
-
-
-def _cumtrapz(f: np.ndarray, dx: float) -> np.ndarray:
-    return np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * dx)])
-
-
-def ito_density(grad: Callable, diffusion: Callable, grid) -> np.ndarray:
-    r"""Stationary density of the Ito SDE ``d theta = -L' dt + sqrt(2 D(theta)) dW`` on a grid.
-
-    Zero current, ``L' p + (D p)' = 0``, gives (chapter 5)
-
-    .. math:: p(\theta) = \frac{1}{Z\,D(\theta)}\exp\Big(-\int^\theta \frac{L'(s)}{D(s)}\,ds\Big).
-
-    The integral is the trapezoidal rule on the grid; returns values normalised on the grid.
-    """
-    g, dx = _grid(grid)
-    D = np.asarray(diffusion(g), dtype=float)
-    phi = _cumtrapz(np.asarray(grad(g), dtype=float) / D, dx)
-    logp = -phi - np.log(D)
-    p = np.exp(logp - logp.max())
-    return p / (_cumtrapz(p, dx)[-1])
-
-
-def ito_first_passage_time(grad: Callable, diffusion: Callable, grid, *, start: float,
-                           target: float) -> float:
-    r"""Exact mean first-passage time of the Ito SDE from ``start`` to ``target``.
-
-    With the scale density ``s(y) = exp(int^y L'/D)`` and a reflecting end of the grid
-    behind ``start``,
-
-    .. math:: \tau = \int_{x_0}^{b} s(y)\int_{-\infty}^{y}\frac{dz}{D(z)\,s(z)}\,dy
-
-    (for ``start < target``; mirrored otherwise). With ``D = T`` this is the classical
-    formula behind Kramers' law. Evaluated by the trapezoidal rule on ``grid``.
-    """
-    g, dx = _grid(grid)
-    if start > target:
-        # mirror theta -> -theta
-        return ito_first_passage_time(lambda t: -np.asarray(grad(-t)), lambda t: diffusion(-t),
-                                      -g[::-1], start=-start, target=-target)
-    D = np.asarray(diffusion(g), dtype=float)
-    phi = _cumtrapz(np.asarray(grad(g), dtype=float) / D, dx)
-    # log of the inner integral int_{-inf}^y e^{-phi}/D by a cumulative trapezoid in log space
-    # (e^{phi} and e^{-phi} alone overflow for high barriers)
-    lf = -phi - np.log(D)
-    steps = math.log(dx / 2) + np.logaddexp(lf[1:], lf[:-1])
-    log_inner = np.concatenate([[-np.inf], np.logaddexp.accumulate(steps)])
-    sel = (g >= start) & (g <= target)
-    ys = g[sel]
-    if ys.size < 3:
-        raise ValueError("the grid must resolve [start, target] with at least 3 points")
-    return float(np.trapezoid(np.exp(phi[sel] + log_inner[sel]), ys))
-
-
-def ito_generator(grad: Callable, diffusion: Callable, grid) -> np.ndarray:
-    r"""Finite-volume generator ``Q`` of the Ito Fokker-Planck equation on a uniform grid.
-
-    ``dp/dt = Q p`` with reflecting ends and current ``J = -L' p - (D p)'`` written as
-    ``J = -D e^{-Phi} (e^{Phi} p)'`` (``Phi' = (L' + D')/D``) and discretised with the
-    geometric mean of ``D e^{-Phi}`` at cell faces, so that the grid's
-    :func:`ito_density` is an exact null vector and ``Q`` satisfies detailed balance.
-    Its second eigenvalue ``-lambda_1`` is the spectral gap (relaxation rate).
-    """
-    g, dx = _grid(grid)
-    D = np.asarray(diffusion(g), dtype=float)
-    # log of the (unnormalised) stationary density; only ratios of neighbours enter, so the
-    # rates stay finite even where the density itself underflows
-    logp = -_cumtrapz(np.asarray(grad(g), dtype=float) / D, dx) - np.log(D)
-    half = 0.5 * (logp[1:] - logp[:-1])
-    base = np.sqrt(D[:-1] * D[1:]) / (dx * dx)
-    up = base * np.exp(-half)           # coefficient of p_{i+1} in the flux into cell i
-    down = base * np.exp(half)          # coefficient of p_i in the flux into cell i+1
-    m = g.size
-    Q = np.zeros((m, m))
-    i = np.arange(m - 1)
-    Q[i, i + 1] += up
-    Q[i, i] -= down
-    Q[i + 1, i] += down
-    Q[i + 1, i + 1] -= up
-    return Q
-
-
-def kernel_relaxation(P: np.ndarray) -> float:
-    """Second-largest eigenvalue modulus ``|mu_1|`` of a Markov matrix (ARPACK, three eigenvalues).
-
-    The chain forgets its start like ``|mu_1|^k``: its relaxation time is ``1 / (1 - |mu_1|)``
-    steps and its relaxation rate per unit time ``-log|mu_1| / eta``.
-    """
-    from scipy.sparse.linalg import eigs
-
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 4:
-        raise ValueError(f"P must be a square matrix of size >= 4, got shape {P.shape}")
-    mu = np.sort(np.abs(eigs(P, k=3, which="LM", return_eigenvectors=False, tol=1e-12)))
-    return float(mu[-2])
-
-
-def ito_spectral_gap(grad: Callable, diffusion: Callable, grid) -> float:
-    """Spectral gap ``lambda_1`` of :func:`ito_generator` (its detailed balance makes it
-    similar to a symmetric tridiagonal matrix, whose two smallest eigenvalues are computed)."""
-    from scipy.linalg import eigvalsh_tridiagonal
-
-    Q = ito_generator(grad, diffusion, grid)
-    off = np.sqrt(np.diag(Q, 1) * np.diag(Q, -1))
-    lam = eigvalsh_tridiagonal(-np.diag(Q), -off, select="i", select_range=(0, 1))
-    return float(lam[1])
+    return gaussian_transition_matrix(mean, sd, g, quadrature="cells")

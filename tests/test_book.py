@@ -49,6 +49,15 @@ def test_glued_numbers_and_figures_render(book_build):
     assert "{glue:" not in page and "glue:text" not in page
 
 
+def test_link_texts_are_filled_in(book_build):
+    # a {numref} whose title mixes "%s" with "{name}" keeps the "%s" (Sphinx only formats
+    # "{number}" then), and the build does not warn: look at the link texts themselves
+    for page in sorted((book_build.html / "chapters").glob("*.html")):
+        links = re.findall(r'<a class="reference internal"[^>]*>(.*?)</a>', page.read_text(), re.S)
+        bad = [text for text in links if re.search(r"%s|\{number\}|\{name\}", text)]
+        assert not bad, f"{page.name}: unfilled link texts {bad[:3]}"
+
+
 def test_strip_notebook_removes_plain_and_gated_solutions():
     md = lambda s: {"cell_type": "markdown", "metadata": {}, "source": s}  # noqa: E731
     code = lambda s: {"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}  # noqa: E731

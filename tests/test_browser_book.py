@@ -3,7 +3,7 @@
 For every page of the book: the math is typeset by the bundled MathJax with no error (no
 undefined macro, no parse error) and no raw ``$$``/``\\[``/``\\(`` left in the text, every image
 has loaded, the book's scripts log no console error, no code line overflows its block at a
-desktop width, and no MyST markup is left raw. Then: at 400 px the menu button opens the
+desktop width, no display equation is wider than the column, and no MyST markup is left raw. Then: at 400 px the menu button opens the
 chapter list, a solution dropdown opens, an animation advances when played. A negative
 control shows the page checks fail on a deliberately broken page (an undefined macro, a
 math parse error, raw display math, a missing image, a console error).
@@ -91,6 +91,15 @@ async function run() {
       problems.push(`code overflows (${pre.scrollWidth} > ${pre.clientWidth} px, longest line ${longest.length} characters): ` + longest.trim().slice(0, 90));
     }
   }
+  // display equations must fit the column at this width (narrow screens scroll them)
+  const right = article.getBoundingClientRect().right;
+  for (const box of article.querySelectorAll('mjx-container[display="true"]')) {
+    const eq = box.firstElementChild ? box.firstElementChild.getBoundingClientRect() : box.getBoundingClientRect();
+    if (eq.right > right + 1) {
+      const tex = box.querySelector('mjx-assistive-mml') ? box.querySelector('mjx-assistive-mml').textContent : '';
+      problems.push(`display math wider than the column (${Math.round(eq.right - right)} px too wide): ` + tex.slice(0, 80));
+    }
+  }
   return problems;
 }
 run().then(done, e => done(['page check crashed: ' + e]));
@@ -151,6 +160,7 @@ def test_page_checks_catch_a_broken_page(desktop, book_build, tmp_path):
         '<link rel="stylesheet" href="https://cdn.example.org/needs-network.css">'
         "<script>undefinedFunctionOfTheBook();</script>"
         '<div class="highlight"><pre>' + "x" * 400 + "</pre></div>"
+        '<div class="math notranslate nohighlight">\\[' + "x_1 + " * 120 + "x \\]</div>"
     )
     start = page.index(">", page.index('<article class="bd-article"')) + 1
     page = page[:start] + broken + page[start:]
@@ -164,7 +174,7 @@ def test_page_checks_catch_a_broken_page(desktop, book_build, tmp_path):
     # (the unbalanced \\frac is left raw by MathJax's delimiter search: "raw \\(")
     for expected in ("math error: \\undefinedmacro", "raw \\(", "raw MyST role", "image not loaded",
                      "console error: " + url, "Uncaught ReferenceError", "code overflows (",
-                     "needs the network: https://cdn.example.org"):
+                     "needs the network: https://cdn.example.org", "display math wider than the column"):
         assert expected in text, f"the checks missed {expected!r}; they reported:\n{text}"
 
 

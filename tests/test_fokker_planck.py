@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.integrate
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -244,3 +245,109 @@ def test_ou_transition_density_matches_fokker_planck_and_sympy():
     np.testing.assert_allclose(f(grid, x0, 0.5), kernel, rtol=1e-12)
     with pytest.raises(ValueError, match="t must be"):
         fpm.ou_transition_density(grid, x0, 0.0)
+
+
+# ---- general Ito SDEs dx = drift dt + sqrt(diffusion_sq) dW (moved from lib.sgd) ----
+
+
+def test_ito_stationary_density_generator_and_first_passage():
+    T, kappa = 0.5, 0.5
+    grid = np.linspace(-8, 8, 3201)
+    dx = grid[1] - grid[0]
+    drift = lambda t: -t                                                 # noqa: E731
+    b2 = lambda t: 2 * T * (1 + kappa * t**2)                            # noqa: E731
+    p = fpm.ito_stationary_density(drift, b2, grid)
+    exact = (1 + kappa * grid**2) ** (-1 - 1 / (2 * kappa * T))
+    exact /= np.sum(exact) * dx
+    assert np.allclose(p, exact, atol=2e-4)
+    # negative control: the Gibbs density at the temperature of x = 0 is far off
+    gibbs = np.exp(-grid**2 / (2 * T))
+    gibbs /= gibbs.sum() * dx
+    assert np.abs(p - gibbs).max() > 100 * 2e-4
+    # generator: the Ito density is its null vector, columns conserve mass, rates positive
+    Q = fpm.ito_generator_matrix(drift, b2, grid[::4])
+    assert np.allclose(Q.sum(axis=0), 0, atol=1e-9)
+    assert np.all(np.diag(Q, 1) > 0) and np.all(np.diag(Q, -1) > 0)
+    p4 = fpm.ito_stationary_density(drift, b2, grid[::4])
+    assert np.abs(Q @ p4).max() < 1e-10 * np.abs(Q).max()
+    # Ornstein-Uhlenbeck dx = -2x dt + dW: gap = 2 (constants are accepted for both coefficients)
+    assert np.isclose(fpm.spectral_gap(fpm.ito_generator_matrix(lambda t: -2 * t, 1.0,
+                                                               np.linspace(-4, 4, 801))),
+                      2.0, rtol=1e-3)
+    # first-passage integral against a direct double quadrature (constant D = 0.3)
+    L = lambda t: (t**2 - 1) ** 2 / 4                                    # noqa: E731
+    g = np.linspace(-3, 1.2, 8001)
+    tau = fpm.ito_first_passage_time(lambda t: t - t**3, 0.6, g, start=-1.0, target=1.0)
+    inner = lambda y: scipy.integrate.quad(lambda z: np.exp(-L(z) / 0.3), -np.inf, y)[0]  # noqa: E731
+    ref = scipy.integrate.quad(lambda y: np.exp(L(y) / 0.3) * inner(y), -1, 1)[0] / 0.3
+    assert np.isclose(tau, ref, rtol=1e-4)
+    mirrored = fpm.ito_first_passage_time(lambda t: t - t**3, lambda t: np.full_like(t, 0.6),
+                                          -g[::-1], start=1.0, target=-1.0)
+    assert np.isclose(mirrored, tau, rtol=1e-9)
+    with pytest.raises(ValueError, match="diffusion_sq must be positive"):
+        fpm.ito_stationary_density(drift, 0.0, grid)
+    with pytest.raises(ValueError, match="at least 3 points"):
+        fpm.ito_first_passage_time(drift, 1.0, grid, start=0.0, target=0.001)
+
+
+def test_spectral_gap_of_every_generator_of_the_ou_process():
+    """L = a x^2/2 at temperature T: the Fokker-Planck operator's gap is a, for all three schemes."""
+    a, T = 1.5, 0.5
+    grid = np.linspace(-4, 4, 401)
+    U = lib.potentials.quadratic(a)
+    for Q in (lib.generator_matrix(U, grid, temperature=T),
+              fpm.central_generator(lambda x: -a * x, 2 * T, grid),
+              fpm.ito_generator_matrix(lambda x: -a * x, 2 * T, grid)):
+        gap = fpm.spectral_gap(Q)
+        assert abs(gap - a) < 1e-3 * a, gap
+        assert abs(gap - 1.1 * a) > 0.05 * a                             # a 10% error is seen
+    with pytest.raises(ValueError, match="tridiagonal"):
+        fpm.spectral_gap(np.ones((4, 4)))
+    with pytest.raises(ValueError, match="square"):
+        fpm.spectral_gap(np.ones((3, 4)))
+
+
+# ---- Markov chains on the grid's cells ----
+
+
+@pytest.mark.parametrize("quadrature, rtol", [("cells", 2e-3), ("nystrom", 1e-8)])
+def test_gaussian_transition_matrix_of_an_ar1_chain(quadrature, rtol):
+    """x' = c x + s xi: stationary variance s^2/(1 - c^2), second eigenvalue c."""
+    c, s = 0.5, 0.5
+    grid = np.linspace(-4, 4, 801)
+    dx = grid[1] - grid[0]
+    P = fpm.gaussian_transition_matrix(c * grid, s, grid, quadrature=quadrature)
+    assert np.allclose(np.asarray(P.sum(axis=1)).ravel(), 1.0)
+    p = fpm.kernel_stationary_density(P, grid)
+    var = np.sum(grid**2 * p) * dx
+    assert np.isclose(var, s**2 / (1 - c**2), rtol=rtol)
+    assert not np.isclose(var, 1.1 * s**2 / (1 - c**2), rtol=0.05)      # a 10% error is seen
+    assert np.isclose(fpm.kernel_relaxation(P), c, rtol=1e-3)
+    # (kernel_first_passage is checked against simulated SGD chains in tests/test_sgd.py)
+
+
+def test_ula_invariant_density_is_the_stationary_law_of_the_nystrom_kernel():
+    """Consistency check (the same matrix, two linear solvers): ULA on L = a x^2/2."""
+    a, T, h = 2.0, 0.5, 0.2
+    grid = np.linspace(-4, 4, 801)
+    P = fpm.gaussian_transition_matrix(grid - h * a * grid, math.sqrt(2 * T * h), grid,
+                                       quadrature="nystrom")
+    p = fpm.ula_invariant_density(lib.potentials.quadratic(a), grid, step=h, temperature=T)
+    np.testing.assert_allclose(fpm.kernel_stationary_density(P, grid), p, rtol=1e-6,
+                               atol=1e-12)
+
+
+def test_chain_tools_validation():
+    grid = np.linspace(-2, 2, 41)
+    with pytest.raises(ValueError, match="quadrature"):
+        fpm.gaussian_transition_matrix(grid, 0.5, grid, quadrature="midpoint")
+    with pytest.raises(ValueError, match="sd must be positive"):
+        fpm.gaussian_transition_matrix(grid, 0.0, grid)
+    with pytest.raises(ValueError, match="spacing"):
+        fpm.gaussian_transition_matrix(grid, 0.1, grid, quadrature="nystrom")
+    with pytest.raises(ValueError, match="outside the grid"):
+        fpm.gaussian_transition_matrix(grid + 100, 0.5, grid, quadrature="nystrom")
+    with pytest.raises(ValueError, match="P must have shape"):
+        fpm.kernel_stationary_density(np.eye(5), grid)
+    with pytest.raises(ValueError, match="P must be a square"):
+        fpm.kernel_relaxation(np.eye(3))

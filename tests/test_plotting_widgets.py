@@ -49,6 +49,7 @@ def test_interact_draws_once_and_on_every_change():
         calls.append((a, b))
         fig, ax = lib.plotting.new_axes()
         ax.plot(np.arange(3) * a + b)
+        ax.set(xlabel="$i$", ylabel="$a i + b$")
 
     w = lib.widgets.interact(
         draw, a=lib.widgets.float_slider(1.0, 0.0, 2.0, 0.1, "a"), b=lib.widgets.dropdown([0, 1], 0, "b")
@@ -58,3 +59,38 @@ def test_interact_draws_once_and_on_every_change():
     assert calls[-1] == (1.5, 0)
     assert w.children[-1] is w.out
     plt.close("all")
+
+
+def test_figure_problems_names_what_breaks_the_conventions():
+    fig, axes = lib.plotting.new_axes(2, sharey=True)
+    for ax in axes:
+        ax.set_xlabel("$x$")
+    axes[0].set_ylabel("density")
+    assert lib.plotting.figure_problems(fig) == []  # shared y axis: one y label is enough
+    plt.close(fig)
+    fig, axes = lib.plotting.new_axes(2)
+    axes[0].set_xlabel("$x$")
+    axes[0].set_ylabel("density")
+    assert any("panel 1" in p for p in lib.plotting.figure_problems(fig))
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    problems = lib.plotting.figure_problems(fig)
+    assert any("width 5" in p for p in problems) and "no x-axis label" in problems
+    plt.close(fig)
+
+
+def test_show_raises_on_a_bad_figure_when_checking(monkeypatch):
+    monkeypatch.setenv(lib.plotting.CHECK_FIGURES_ENV, "1")
+    original = plt.show
+    try:
+        lib.plotting.use_style()
+        lib.plotting.new_axes(1)  # no labels
+        with pytest.raises(ValueError, match="no x-axis label"):
+            plt.show()
+        fig, ax = lib.plotting.new_axes(1)
+        ax.set_xlabel("$t$")
+        ax.set_ylabel("$x$")
+        plt.show()  # a good figure passes
+    finally:
+        plt.show = original
+        plt.close("all")

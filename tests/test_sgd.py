@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 import pytest
-import scipy.integrate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lib
 from lib import sgd
+from lib.fokker_planck import kernel_first_passage, kernel_relaxation, kernel_stationary_density
 
 Z = 4.5
 
@@ -482,50 +482,26 @@ def test_noisy_gd_quadratic_closed_form():
         sgd.noisy_gd(lambda t: t**3, const_var, np.full(4, 30.0), lr=0.5, n_steps=50, rng=0)
 
 
-def test_kernel_tools_against_closed_forms_and_simulation():
+def test_transition_matrix_against_closed_forms_and_simulation():
+    """SGD's step on the grid (lib.sgd.transition_matrix) with lib.fokker_planck's chain tools."""
     grid = np.linspace(-4, 4, 801)
     lr = 0.3
     P = sgd.transition_matrix(quad_grad, const_var, grid, lr=lr)
     assert np.allclose(P.sum(axis=1), 1)
-    p = sgd.kernel_stationary_density(P, grid)
+    p = kernel_stationary_density(P, grid)
     dx = grid[1] - grid[0]
     v = lr**2 * 0.8 / (1 - (1 - 1.5 * lr) ** 2)
     assert np.isclose(np.sum(grid**2 * p) * dx, v, rtol=2e-3)
-    assert np.isclose(sgd.kernel_relaxation(P), 1 - 1.5 * lr, rtol=1e-3)
+    assert np.isclose(kernel_relaxation(P), 1 - 1.5 * lr, rtol=1e-3)
     # mean first passage from 0 to 1: grid solve against simulation
-    tau = sgd.kernel_first_passage(P, grid, start=0.0, target=1.0)
+    tau = kernel_first_passage(P, grid, start=0.0, target=1.0)
     steps = sgd.first_passage_steps(quad_grad, const_var, np.zeros(4_000), lr=lr, target=1.0, rng=5)
     se = steps.std(ddof=1) / math.sqrt(steps.size)
     assert abs(steps.mean() - tau) <= Z * se
     assert abs(steps.mean() - 1.15 * tau) > Z * se                      # a 15% error is detected
     with pytest.raises(ValueError, match="same side"):
         sgd.first_passage_steps(quad_grad, const_var, np.array([0.0, 2.0]), lr=lr, target=1.0)
-
-
-def test_ito_tools():
-    T, kappa = 0.5, 0.5
-    grid = np.linspace(-8, 8, 3201)
-    dx = grid[1] - grid[0]
-    p = sgd.ito_density(lambda t: t, lambda t: T * (1 + kappa * t**2), grid)
-    exact = (1 + kappa * grid**2) ** (-1 - 1 / (2 * kappa * T))
-    exact /= np.sum(exact) * dx
-    assert np.allclose(p, exact, atol=2e-4)
-    # generator: the Ito density is its null vector, columns conserve mass
-    Q = sgd.ito_generator(lambda t: t, lambda t: T * (1 + kappa * t**2), grid[::4])
-    assert np.allclose(Q.sum(axis=0), 0, atol=1e-9)
-    p4 = sgd.ito_density(lambda t: t, lambda t: T * (1 + kappa * t**2), grid[::4])
-    assert np.abs(Q @ p4).max() < 1e-10 * np.abs(Q).max()
-    # Ornstein-Uhlenbeck: gap = a
-    assert np.isclose(sgd.ito_spectral_gap(lambda t: 2 * t, lambda t: np.full_like(t, 0.5),
-                                           np.linspace(-4, 4, 801)), 2.0, rtol=1e-3)
-    # first-passage integral against a direct double quadrature (constant D)
-    L = lambda t: (t**2 - 1) ** 2 / 4                                    # noqa: E731
-    g = np.linspace(-3, 1.2, 8001)
-    tau = sgd.ito_first_passage_time(lambda t: t**3 - t, lambda t: np.full_like(t, 0.3), g,
-                                     start=-1.0, target=1.0)
-    inner = lambda y: scipy.integrate.quad(lambda z: np.exp(-L(z) / 0.3), -np.inf, y)[0]  # noqa: E731
-    ref = scipy.integrate.quad(lambda y: np.exp(L(y) / 0.3) * inner(y), -1, 1)[0] / 0.3
-    assert np.isclose(tau, ref, rtol=1e-4)
-    mirrored = sgd.ito_first_passage_time(lambda t: t**3 - t, lambda t: np.full_like(t, 0.3), -g[::-1],
-                                          start=1.0, target=-1.0)
-    assert np.isclose(mirrored, tau, rtol=1e-9)
+    with pytest.raises(ValueError, match="noise_var must be positive"):
+        sgd.transition_matrix(quad_grad, lambda t: np.zeros_like(t), grid, lr=lr)
+    with pytest.raises(ValueError, match="grad must be a callable"):
+        sgd.transition_matrix(1.5, const_var, grid, lr=lr)
