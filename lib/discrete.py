@@ -54,7 +54,7 @@ import scipy.sparse.linalg
 
 from ._validate import _count, _positive, _probability, _rng
 from .samplers import Chain
-from .stats import TVTest
+from .stats import Rate, TVTest, rejection_rate
 
 __all__ = [
     "IsingChain",
@@ -71,6 +71,12 @@ __all__ = [
     "tv_after_sweeps",
     "tv_distance_states",
     "tv_test_states",
+    "tv_power_states",
+    "stationary_distribution",
+    "detailed_balance_violation",
+    "MomentZScores",
+    "moment_z_scores",
+    "min_one_exp",
 ]
 
 #: Largest ``n`` for exact enumeration (2^20 states), for dense transition matrices
@@ -1026,3 +1032,214 @@ def tv_test_states(
     p_value = (1.0 + np.count_nonzero(null >= distance)) / (1.0 + null.size)
     return TVTest(distance, threshold, float(null.mean()), n, level, distance <= threshold,
                   float(p_value))
+
+
+def tv_power_states(
+    p_true,
+    p_test,
+    *,
+    size: int,
+    n_repeats: int = 200,
+    level: float = 0.01,
+    rng: int | np.random.Generator | None = 0,
+    test_rng: int = 0,
+) -> Rate:
+    """Rejection rate of :func:`tv_test_states` against ``p_test`` for exact draws from ``p_true``.
+
+    Each repeat draws ``size`` independent states from ``p_true`` (a
+    multinomial count over the ``2^n`` states) and runs
+    ``tv_test_states(draws, p_test, level=level, rng=test_rng)``. With
+    ``p_true = p_test`` the rate is the test's false-alarm rate; otherwise it is
+    its power against the alternative ``p_true`` (the discrete analogue of
+    :func:`lib.stats.tv_power`).
+
+    Parameters
+    ----------
+    p_true, p_test : array, shape (2^n,)
+        Probabilities in code order (e.g. :meth:`IsingChain.probabilities`).
+    size : int
+        Draws per simulated run, >= 1.
+    n_repeats : int
+        Simulated runs, >= 1.
+    level : float
+        Level of the test, in (0, 1).
+    rng : int, Generator or None
+        Seed of the simulated runs (their generators are spawned from it).
+    test_rng : int
+        Seed of the test's bootstrap (fixed, as in the real test, so its
+        threshold is computed once).
+
+    Returns
+    -------
+    lib.stats.Rate
+        The rejection rate with its binomial standard error.
+    """
+    p_true = np.asarray(p_true, dtype=float)
+    n = int(round(math.log2(p_true.size))) if p_true.size >= 2 else 0
+    if p_true.ndim != 1 or n < 1 or 2**n != p_true.size or np.any(p_true < 0):
+        raise ValueError(f"p_true must be a probability vector with 2^n entries, got shape {p_true.shape}")
+    if np.shape(p_test) != p_true.shape:
+        raise ValueError(f"p_test must have the shape of p_true {p_true.shape}, got {np.shape(p_test)}")
+    if not math.isclose(p_true.sum(), 1.0, rel_tol=1e-9):
+        raise ValueError(f"p_true must sum to 1, got {p_true.sum()}")
+    size = _count(size, "size", 1)
+
+    def one(g):
+        codes = np.repeat(np.arange(p_true.size), g.multinomial(size, p_true))
+        return tv_test_states(decode(codes, n), p_test, level=level, rng=test_rng)
+
+    return rejection_rate(one, n_repeats=n_repeats, rng=rng)
+
+
+# ----------------------------------------------------------------------------
+# exact checks of a transition matrix
+# ----------------------------------------------------------------------------
+
+
+def _square(P) -> np.ndarray:
+    P = np.asarray(P, dtype=float)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 1:
+        raise ValueError(f"P must be a square matrix, got shape {P.shape}")
+    return P
+
+
+def stationary_distribution(P) -> np.ndarray:
+    r"""The stationary vector ``pi`` of a transition matrix: ``pi P = pi``, ``sum(pi) = 1``.
+
+    Solves ``(P^T - I) pi = 0`` with its last row replaced by the normalization
+    ``sum(pi) = 1`` (a dense solve; the chain must be irreducible, so that
+    ``pi`` is unique).
+
+    Parameters
+    ----------
+    P : array, shape (m, m)
+        Row-stochastic: ``P[x, y]`` is the probability of ``x -> y``.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    P = _square(P)
+    A = P.T - np.eye(len(P))
+    A[-1] = 1.0
+    return np.linalg.solve(A, np.eye(len(P))[-1])
+
+
+def detailed_balance_violation(P, p) -> float:
+    r"""``max_{x,y} |p(x) P(x -> y) - p(y) P(y -> x)|``: zero iff ``P`` is reversible for ``p``.
+
+    Parameters
+    ----------
+    P : array, shape (m, m)
+        Transition matrix.
+    p : array, shape (m,)
+        The distribution to test (e.g. the exact Gibbs probabilities).
+    """
+    P = _square(P)
+    p = np.asarray(p, dtype=float)
+    if p.shape != (len(P),):
+        raise ValueError(f"p must have shape ({len(P)},), got {p.shape}")
+    flux = p[:, None] * P
+    return float(np.abs(flux - flux.T).max())
+
+
+# ----------------------------------------------------------------------------
+# z-tests of independent final states against transfer-matrix moments
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MomentZScores:
+    """Result of :func:`moment_z_scores`.
+
+    Attributes
+    ----------
+    z_energy : float
+        ``(mean(L) - E[L]) / SE``, the z-score of the mean energy.
+    z_marginals : ndarray, shape (n,)
+        ``(hat q_i - P(s_i = +1)) / SE_i`` for every site.
+    mean_energy : float
+        The sample mean of ``L``.
+    se_energy : float
+        Its standard error ``std(L) / sqrt(N)`` (ddof=1).
+    """
+
+    z_energy: float
+    z_marginals: np.ndarray
+    mean_energy: float
+    se_energy: float
+
+    @property
+    def max_abs_z_marginal(self) -> float:
+        """The largest ``|z|`` over the sites."""
+        return float(np.abs(self.z_marginals).max())
+
+    def z_energy_against(self, mean_energy: float) -> float:
+        """The z-score of the sample mean energy against another exact value (e.g. a wrong ``T``)."""
+        return float((self.mean_energy - mean_energy) / self.se_energy)
+
+
+def moment_z_scores(model: IsingChain | PairwiseModel, samples, *,
+                    exact: TransferMoments) -> MomentZScores:
+    r"""z-scores of the mean energy and of every marginal, for *independent* samples.
+
+    With ``N`` independent states (e.g. the final states of independent
+    chains), the sample mean of ``L`` has standard error ``std(L)/sqrt(N)`` and
+    the fraction ``hat q_i`` of ``s_i = +1`` has ``sqrt(hat q_i (1 - hat q_i) / N)``;
+    both are compared with the exact values (from
+    :meth:`IsingChain.transfer_moments`). Under the hypothesis that the samples
+    follow ``p``, every z-score is approximately standard normal.
+
+    Parameters
+    ----------
+    model : IsingChain or PairwiseModel
+    samples : array, shape (N, n), spins in {-1, +1}, N >= 2
+    exact : TransferMoments
+        Exact ``E[L]`` (``mean_energy``) and marginals.
+
+    Returns
+    -------
+    MomentZScores
+    """
+    x = model._spins(samples, "samples")
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"samples must have shape (N, {model.n}) with N >= 2, got {x.shape}")
+    energy = model.energy(x)
+    se_energy = energy.std(ddof=1) / math.sqrt(len(energy))
+    q_hat = (x > 0).mean(axis=0)
+    se_q = np.sqrt(q_hat * (1 - q_hat) / len(x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_marg = (q_hat - exact.marginals) / se_q
+    if se_energy == 0 or not np.all(np.isfinite(z_marg)):
+        raise ValueError("samples are (nearly) constant: a site or the energy never changes, "
+                         "so the standard errors are zero; use more samples")
+    return MomentZScores(float((energy.mean() - exact.mean_energy) / se_energy), z_marg,
+                         float(energy.mean()), float(se_energy))
+
+
+# ----------------------------------------------------------------------------
+# SymPy: the Metropolis acceptance min(1, e^z)
+# ----------------------------------------------------------------------------
+
+
+def min_one_exp(z):
+    """SymPy's ``min(1, e^z)``, resolved by the sign of ``z`` when SymPy can prove it.
+
+    ``exp(z)`` if ``z <= 0`` is provable from the symbols' assumptions, ``1`` if
+    ``z >= 0`` is, else the unevaluated ``Min(1, exp(z))``. Detailed-balance
+    proofs write the two orderings of the energies explicitly (``E`` and
+    ``E + delta`` with ``delta > 0``) so that the sign is known.
+
+    Parameters
+    ----------
+    z : sympy expression
+        The log acceptance ratio, e.g. ``-(E_to - E_from) / T``.
+    """
+    import sympy as sp
+
+    z = sp.sympify(z)
+    if z.is_nonpositive:
+        return sp.exp(z)
+    if z.is_nonnegative:
+        return sp.Integer(1)
+    return sp.Min(1, sp.exp(z))

@@ -12,6 +12,12 @@ The chapter on the continuous softmax compares three ways to compute
   same box, ``Z ~ (2R)^d mean(exp(score(U)))``.
 * :func:`importance_normalizer`: importance sampling with a Gaussian proposal
   ``q = N(mu, s^2 I)``, ``Z ~ mean(exp(score(Y)) / q(Y))``.
+* :func:`annealed_importance`: annealed importance sampling (Neal 2001) along
+  the geometric path ``q^(1-beta) f^beta``, with any MCMC move supplied by the
+  caller; :func:`log_mean_exp` and :func:`kish_ess` summarize its log-weights.
+
+:func:`grid_error_budget` is the a-priori error budget of the midpoint rule for a
+Gaussian integrand (truncation of the box plus aliasing).
 
 The Monte Carlo estimators return a :class:`NormalizerEstimate` with the
 standard error of the run, ``std(w) / sqrt(n)`` of the weights ``w``. For the
@@ -31,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import _callable, _count, _positive
+from ._validate import _callable, _count, _positive, _rng
 
 __all__ = [
     "GridEstimate",
@@ -41,6 +47,11 @@ __all__ = [
     "importance_normalizer",
     "gaussian_is_relative_variance",
     "uniform_mc_relative_variance",
+    "grid_error_budget",
+    "AISRun",
+    "annealed_importance",
+    "log_mean_exp",
+    "kish_ess",
 ]
 
 LogWeight = Callable[[np.ndarray], np.ndarray]
@@ -348,3 +359,147 @@ def uniform_mc_relative_variance(dim: int, half_width: float) -> float:
     R = _positive(half_width, "half_width")
     factor = 2 * R * math.sqrt(math.pi) * math.erf(R) / (2 * math.pi * math.erf(R / math.sqrt(2)) ** 2)
     return math.expm1(d * math.log(factor))
+
+
+def grid_error_budget(marginal_sds, *, half_width: float, spacing: float) -> float:
+    r"""A-priori relative error budget of :func:`grid_normalizer` for a Gaussian integrand.
+
+    For a Gaussian whose marginals have standard deviations ``sigma_i``, the
+    relative error of the midpoint rule on ``[-R, R]^d`` with node spacing ``h``
+    is at most about
+
+    .. math:: \sum_{i=1}^d \Big[\operatorname{erfc}\Big(\frac{R}{\sigma_i\sqrt2}\Big)
+              + 2\,e^{-2\pi^2\sigma_i^2/h^2}\Big] :
+
+    the mass outside the box (a union bound over the coordinates) plus the
+    aliasing error of the midpoint rule (the leading term of its Poisson
+    summation for a Gaussian of width ``sigma_i``).
+
+    Parameters
+    ----------
+    marginal_sds : array, shape (d,)
+        ``sigma_i > 0``, e.g. ``sqrt(diag(A^{-1}))`` for ``exp(-y^T A y / 2)``.
+    half_width : float
+        ``R > 0``.
+    spacing : float
+        ``h > 0`` (``2R/m`` for ``m`` nodes per axis).
+
+    Returns
+    -------
+    float
+    """
+    R = _positive(half_width, "half_width")
+    h = _positive(spacing, "spacing")
+    sds = np.atleast_1d(np.asarray(marginal_sds, dtype=float))
+    if sds.ndim != 1 or sds.size == 0 or not np.all(np.isfinite(sds) & (sds > 0)):
+        raise ValueError(f"marginal_sds must be a non-empty 1-D array of positive numbers, got {marginal_sds!r}")
+    return float(np.sum([math.erfc(R / (sig * math.sqrt(2)))
+                         + 2 * math.exp(-2 * math.pi**2 * sig**2 / h**2)
+                         for sig in sds]))
+
+
+# --------------------------------------------------------------------------
+# annealed importance sampling
+# --------------------------------------------------------------------------
+
+
+def log_mean_exp(log_w) -> float:
+    """``log(mean(exp(log_w)))`` without overflow: the log of an importance estimate of ``Z``."""
+    log_w = np.asarray(log_w, dtype=float)
+    if log_w.size == 0 or np.any(np.isnan(log_w)):
+        raise ValueError("log_w must be a non-empty array without NaN")
+    top = log_w.max()
+    return float(top + math.log(np.mean(np.exp(log_w - top))))
+
+
+def kish_ess(log_w) -> float:
+    r"""Kish effective sample size ``(sum w)^2 / sum w^2`` of weights given by their logs.
+
+    Between 1 (one weight carries everything) and ``n`` (equal weights): the
+    number of equally weighted draws that would give the same variance of a
+    weighted mean.
+    """
+    log_w = np.asarray(log_w, dtype=float)
+    if log_w.size == 0 or np.any(np.isnan(log_w)):
+        raise ValueError("log_w must be a non-empty array without NaN")
+    w = np.exp(log_w - log_w.max())
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+@dataclass(frozen=True)
+class AISRun:
+    """Result of :func:`annealed_importance`.
+
+    Attributes
+    ----------
+    log_weights : ndarray, shape (n,)
+        ``log w_k`` of every particle; ``mean(w)`` is an unbiased estimate of
+        ``Z / Z_q`` (of ``Z`` when ``log_proposal`` is normalized).
+    samples : ndarray, shape (n, d)
+        The particles after the last move (approximately distributed as the target).
+    """
+
+    log_weights: np.ndarray
+    samples: np.ndarray
+
+
+def annealed_importance(
+    log_target: LogWeight,
+    log_proposal: LogWeight,
+    *,
+    y0,
+    betas,
+    move: Callable[[np.ndarray, float, np.random.Generator], np.ndarray],
+    rng: int | np.random.Generator | None = None,
+) -> AISRun:
+    r"""Annealed importance sampling along the geometric path ``pi_beta`` proportional to ``q^(1-beta) f^beta``.
+
+    Every particle starts as a draw from ``q``; at step ``k`` its log-weight gains
+
+    .. math:: (\beta_k - \beta_{k-1})\,\big(\log f(y) - \log q(y)\big)
+
+    at its current position ``y``, and then it makes one move
+    ``y <- move(y, beta_k, gen)`` that must leave ``pi_{beta_k}`` invariant. The
+    mean of ``exp(log_weights)`` is unbiased for ``int f / int q`` whatever the
+    mixing of the moves (Neal 2001); good moves only reduce its variance.
+
+    Parameters
+    ----------
+    log_target : callable
+        ``log f(y)`` (the score), states of shape ``(n, d)`` to shape ``(n,)``.
+    log_proposal : callable
+        ``log q(y)``; normalized, so that the weights estimate ``Z`` itself.
+    y0 : array, shape (n, d)
+        Independent draws from ``q`` (copied, not modified).
+    betas : array, shape (K + 1,)
+        Non-decreasing, from ``beta_0 = 0`` to ``beta_K = 1``.
+    move : callable ``move(y, beta, gen) -> y``
+        An MCMC move that leaves ``pi_beta`` invariant; it may update ``y`` in place.
+    rng : int, Generator or None
+        Seed or generator passed to ``move``.
+
+    Returns
+    -------
+    AISRun
+    """
+    log_target = _callable(log_target, "log_target", "y -> log f(y)")
+    log_proposal = _callable(log_proposal, "log_proposal", "y -> log q(y)")
+    move = _callable(move, "move", "(y, beta, gen) -> y")
+    y = np.array(y0, dtype=float)
+    if y.ndim != 2 or y.shape[0] < 1:
+        raise ValueError(f"y0 must have shape (n, d) with n >= 1, got {np.shape(y0)}")
+    betas = np.asarray(betas, dtype=float)
+    if (betas.ndim != 1 or betas.size < 2 or betas[0] != 0.0 or betas[-1] != 1.0
+            or np.any(np.diff(betas) < 0)):
+        raise ValueError("betas must be a non-decreasing 1-D sequence from 0 to 1 (at least two values)")
+    gen = _rng(rng)
+    shape = y.shape
+    log_w = np.zeros(shape[0])
+    for b_prev, b in zip(betas[:-1], betas[1:]):
+        log_w += (b - b_prev) * (log_target(y) - log_proposal(y))
+        y = move(y, b, gen)
+        if np.shape(y) != shape:
+            raise ValueError(f"move must return states of shape {shape}, got {np.shape(y)}")
+    if np.any(np.isnan(log_w)) or np.any(log_w == np.inf):
+        raise ValueError("annealed_importance: a log-weight is NaN or +inf (the scores diverged)")
+    return AISRun(log_w, y)

@@ -335,3 +335,81 @@ def test_sparse_matrix_and_exact_mixing_quantities():
 def test_new_bad_input_raises_value_error(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+# ---- exact checks of transition matrices, moment z-scores, TV power, SymPy acceptance -------
+
+
+def test_stationary_distribution_and_detailed_balance_violation():
+    model = D.IsingChain(5, 1.0, fields=np.linspace(-0.3, 0.3, 5))
+    p = model.probabilities(temperature=0.9)
+    for method in ("metropolis", "gibbs"):
+        random = model.transition_matrix(method=method, temperature=0.9)
+        sweep = model.transition_matrix(method=method, temperature=0.9, scan="systematic")
+        assert np.abs(D.stationary_distribution(random) - p).max() < 1e-12
+        assert np.abs(D.stationary_distribution(sweep) - p).max() < 1e-12
+        assert D.detailed_balance_violation(random, p) < 1e-15
+        # a systematic sweep is stationary but not reversible (the check can fail)
+        assert D.detailed_balance_violation(sweep, p) > 1e-4
+    # a 3-state cycle: uniform stationary law, maximal imbalance
+    cycle = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    assert np.allclose(D.stationary_distribution(cycle), 1 / 3)
+    assert D.detailed_balance_violation(cycle, np.full(3, 1 / 3)) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="P must be a square"):
+        D.stationary_distribution(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="p must have shape"):
+        D.detailed_balance_violation(cycle, np.ones(2) / 2)
+
+
+def test_moment_z_scores_against_exact_samples_and_a_wrong_temperature():
+    model = D.IsingChain(30, 1.0, fields=0.4 * np.cos(2 * np.pi * np.arange(30) / 12))
+    exact = model.transfer_moments(temperature=1.0)
+    warm = model.transfer_moments(temperature=1.1)
+    draws = model.exact_samples(4000, temperature=1.0, rng=5)
+    z = D.moment_z_scores(model, draws, exact=exact)
+    energy = model.energy(draws)
+    assert z.mean_energy == pytest.approx(energy.mean())
+    assert z.se_energy == pytest.approx(energy.std(ddof=1) / math.sqrt(4000))
+    assert z.z_marginals.shape == (30,)
+    assert abs(z.z_energy) <= 4 and z.max_abs_z_marginal <= 4
+    assert abs(z.z_energy_against(warm.mean_energy)) > 4          # a 10% temperature error
+    hot = D.moment_z_scores(model, model.exact_samples(4000, temperature=1.5, rng=6), exact=exact)
+    assert abs(hot.z_energy) > 4
+    with pytest.raises(ValueError, match="constant"):
+        D.moment_z_scores(model, np.ones((10, 30), dtype=int), exact=exact)
+    with pytest.raises(ValueError, match="samples"):
+        D.moment_z_scores(model, draws[0], exact=exact)
+
+
+def test_tv_power_states_level_and_power():
+    model = D.IsingChain(6, 1.0, fields=0.3)
+    p = model.probabilities(temperature=1.0)
+    level = D.tv_power_states(p, p, size=2000, n_repeats=200, rng=1, test_rng=0)
+    assert level.n_repeats == 200 and level.rate <= 0.01 + 4 * math.sqrt(0.01 * 0.99 / 200)
+    far = D.tv_power_states(model.probabilities(temperature=2.0), p, size=2000, n_repeats=50, rng=2)
+    assert far.rate == 1.0
+    # the same seeds give the same rate (the bootstrap threshold is cached, not redrawn)
+    again = D.tv_power_states(model.probabilities(temperature=2.0), p, size=2000, n_repeats=50, rng=2)
+    assert again.rate == far.rate
+    with pytest.raises(ValueError, match="p_true"):
+        D.tv_power_states(np.ones(6) / 6, np.ones(6) / 6, size=10)
+    with pytest.raises(ValueError, match="p_test"):
+        D.tv_power_states(p, p[:8], size=10)
+    with pytest.raises(ValueError, match="size"):
+        D.tv_power_states(p, p, size=0)
+
+
+def test_min_one_exp_resolves_the_sign_sympy_can_prove():
+    import sympy as sp
+
+    E, T, delta = sp.symbols("E T delta", positive=True)
+    x = sp.Symbol("x", real=True)
+    assert D.min_one_exp(-delta / T) == sp.exp(-delta / T)
+    assert D.min_one_exp(delta / T) == 1
+    assert D.min_one_exp(sp.Integer(0)) == 1
+    assert D.min_one_exp(x) == sp.Min(1, sp.exp(x))
+    # detailed balance of the Metropolis rule, uphill and downhill
+    pi = lambda e: sp.exp(-e / T)
+    rule = lambda a, b: D.min_one_exp(-(b - a) / T)
+    for a, b in [(E, E + delta), (E + delta, E)]:
+        assert sp.simplify(pi(a) * rule(a, b) - pi(b) * rule(b, a)) == 0
