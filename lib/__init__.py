@@ -25,6 +25,7 @@ Submodules:
 * ``discrete``: Ising-type models, Metropolis and Gibbs on binary strings (chapter 2);
 * ``partition``: normalizing constants by quadrature and Monte Carlo (chapter 1);
 * ``plotting``, ``widgets``: the figure style and slider helpers (loaded on first use);
+* ``glue``: ``lib.glue.glue``, myst-nb's glue without importing Sphinx (numbers for the prose);
 * ``checks``: exercise checkers, ``lib.checks.check(label, answer)``.
 
 ``lib.fokker_planck`` is the *function* :func:`fokker_planck.fokker_planck` (the course

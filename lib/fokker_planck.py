@@ -44,6 +44,10 @@ The module has four parts.
   :func:`ula_invariant_density` is the invariant law of the ULA chain (its
   discretization bias). :func:`lib.sgd.transition_matrix` is SGD's step.
 * :func:`ou_transition_density`, the Ornstein-Uhlenbeck transition density.
+* Moments for the checks: :func:`gibbs_mean` (a Gibbs expectation by quadrature),
+  :func:`grid_mean` (an expectation under a density on a grid, e.g. ULA's invariant law),
+  :func:`virial` (``x L'(x)``, whose Gibbs mean is exactly ``T``) and :func:`decay_rates`
+  (the slowest relaxation rates of a tridiagonal generator).
 
 Grids are uniform and increasing; densities are values on the grid with
 ``sum(p) dx = 1``.
@@ -65,7 +69,7 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
-from ._validate import _positive
+from ._validate import _count, _positive
 from .potentials import Potential
 from .stats import _check_grid, cell_widths
 
@@ -86,6 +90,11 @@ __all__ = [
     "kernel_relaxation",
     "ula_invariant_density",
     "ou_transition_density",
+    "decay_rates",
+    "gibbs_mean",
+    "grid_mean",
+    "virial",
+    "grid_cdf",
 ]
 
 
@@ -635,6 +644,8 @@ def kernel_stationary_density(P, grid) -> np.ndarray:
     Solves ``pi P = pi`` with ``sum pi = 1`` as the nonsingular dense system
     ``(P^T - I + 1 1^T) pi = 1`` (valid for an irreducible chain) and returns
     ``pi / dx`` (values on the grid, ``sum(p) dx = 1``, ``dx = grid[1] - grid[0]``).
+    A sparse ``P`` (the ``"nystrom"`` quadrature) is solved sparsely instead, with the
+    last balance equation replaced by the normalization: fine grids stay cheap.
 
     Parameters
     ----------
@@ -649,6 +660,17 @@ def kernel_stationary_density(P, grid) -> np.ndarray:
     g, _ = _uniform_grid(grid)
     dx = float(g[1] - g[0])
     m = g.size
+    if scipy.sparse.issparse(P):
+        if P.shape != (m, m):
+            raise ValueError(f"P must have shape ({m}, {m}) to match the grid, got {P.shape}")
+        # the last balance equation replaced by the normalization; the natural ordering
+        # keeps the LU factors inside the band of a 1-D kernel (the dense row fills only itself)
+        A = (scipy.sparse.csr_matrix(P).T - scipy.sparse.identity(m, format="csr")).tocsr()
+        A = scipy.sparse.vstack([A[:-1], scipy.sparse.csr_matrix(np.ones((1, m)))], format="csc")
+        rhs = np.zeros(m)
+        rhs[-1] = 1.0
+        pi = scipy.sparse.linalg.splu(A, permc_spec="NATURAL").solve(rhs)
+        return pi / dx
     P = _transition(P, m)
     pi = np.linalg.solve(P.T - np.eye(m) + 1.0, np.ones(m))
     return pi / dx
@@ -663,6 +685,7 @@ def kernel_first_passage(P, grid, *, start: float, target: float) -> float:
     Parameters
     ----------
     P : array or scipy.sparse matrix, shape (m, m)
+        Dense (solved densely) or sparse (solved sparsely).
     grid : array, shape (m,), uniform
     start, target : float
 
@@ -672,10 +695,23 @@ def kernel_first_passage(P, grid, *, start: float, target: float) -> float:
         In steps (multiply by the step size for time units).
     """
     g, _ = _uniform_grid(grid)
-    P = _transition(P, g.size)
     inside = g < target if start < target else g > target
-    Pd = P[np.ix_(inside, inside)]
-    tau = np.linalg.solve(np.eye(Pd.shape[0]) - Pd, np.ones(Pd.shape[0]))
+    if scipy.sparse.issparse(P):
+        # sparse P (the "nystrom" quadrature): a banded solve, cheap on fine grids
+        if P.shape != (g.size, g.size):
+            raise ValueError(f"P must have shape ({g.size}, {g.size}) to match the grid, got {P.shape}")
+        keep = np.flatnonzero(inside)
+        Pd = scipy.sparse.csr_matrix(P)[keep][:, keep]
+        A = (scipy.sparse.identity(keep.size, format="csr") - Pd).tocoo()
+        # a 1-D kernel is banded: LAPACK's banded LU (no fill outside the band)
+        lower, upper = int(max(0, (A.row - A.col).max())), int(max(0, (A.col - A.row).max()))
+        band = np.zeros((lower + upper + 1, keep.size))
+        band[upper + A.row - A.col, A.col] = A.data
+        tau = scipy.linalg.solve_banded((lower, upper), band, np.ones(keep.size))
+    else:
+        P = _transition(P, g.size)
+        Pd = P[np.ix_(inside, inside)]
+        tau = np.linalg.solve(np.eye(Pd.shape[0]) - Pd, np.ones(Pd.shape[0]))
     i0 = int(np.argmin(np.abs(g[inside] - start)))
     return float(tau[i0])
 
@@ -784,3 +820,178 @@ def ou_transition_density(x, x0, t, *, stiffness: float = 1.0,
     var = T / a * -np.expm1(-2 * a * t)
     z = np.asarray(x, dtype=float) - np.asarray(x0, dtype=float) * decay
     return np.exp(-0.5 * z * z / var) / np.sqrt(2 * np.pi * var)
+
+
+# --------------------------------------------------------------------------
+# moments and rates for the checks (chapters 3-5)
+# --------------------------------------------------------------------------
+
+
+def gibbs_mean(potential: Potential, f: Callable[[np.ndarray], np.ndarray], *,
+               temperature: float, grid) -> float:
+    r"""The Gibbs expectation ``E[f(x)]`` under ``exp(-L/T)/Z``, by a sum over a uniform grid.
+
+    .. math:: \mathbb E_T[f] \approx \frac{\sum_i f(x_i)\,e^{-L(x_i)/T}}{\sum_i e^{-L(x_i)/T}}
+
+    ``Z`` cancels and is never computed. For an integrand that is smooth and negligible at
+    both ends of the grid the sum is the trapezoidal rule, which converges faster than any
+    power of ``dx``: ``linspace(-4, 4, 4001)`` gives the double well's moments at
+    ``T <= 0.55`` to machine precision.
+
+    Parameters
+    ----------
+    potential : Potential (1-D)
+    f : callable
+        Vectorised, ``f(grid)`` has shape ``(m,)``; e.g. ``potential.energy`` or
+        ``lambda x: virial(potential, x)``.
+    temperature : float
+        ``T > 0``.
+    grid : array, shape (m,)
+        Uniform grid covering the region where ``exp(-L/T)`` is not negligible.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a bad potential, grid or temperature, or if the weights ``exp(-L/T)`` or the
+        sum of ``f exp(-L/T)`` are not finite (over- or underflow on the grid).
+    """
+    _one_d(potential)
+    grid, _ = _uniform_grid(grid)
+    T = _positive(temperature, "temperature")
+    weight = np.exp(-potential.energy(grid) / T)
+    total = weight.sum()
+    if not (np.isfinite(total) and total > 0):
+        raise ValueError("exp(-L/T) over- or underflows on the grid: the sum of the weights "
+                         f"is {total}")
+    mean = (f(grid) * weight).sum() / total
+    if not np.isfinite(mean):
+        raise ValueError(f"f(x) exp(-L/T) is not finite on the grid (mean {mean})")
+    return float(mean)
+
+
+def grid_mean(f: Callable[[np.ndarray], np.ndarray], density, *, grid) -> float:
+    r"""``E[f(x)] = sum_i f(x_i) p_i dx`` for a density given by its values on a uniform grid.
+
+    The expectation under the densities this module returns (:func:`fokker_planck`,
+    :func:`steady_state`, :func:`ula_invariant_density`, all with ``sum(p) dx = 1``), with
+    ``dx = x_1 - x_0``. ``density`` may also be the difference of two densities: then the
+    result is the difference of the two expectations (a bias, or a burn-in error).
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised, ``f(grid)`` has shape ``(m,)``.
+    density : array, shape (m,)
+        Density values on the grid.
+    grid : array, shape (m,)
+        Uniform, increasing.
+
+    Returns
+    -------
+    float
+    """
+    grid, _ = _uniform_grid(grid)
+    density = np.asarray(density, dtype=float)
+    if density.shape != grid.shape:
+        raise ValueError(f"density must have the grid's shape {grid.shape}, got {density.shape}")
+    mean = (f(grid) * density).sum() * (grid[1] - grid[0])
+    if not np.isfinite(mean):
+        raise ValueError(f"f(x) p(x) is not finite on the grid (mean {mean})")
+    return float(mean)
+
+
+def virial(potential: Potential, x) -> np.ndarray:
+    r"""``x L'(x)`` for a 1-D potential and states of any shape.
+
+    Integration by parts gives the exact identity ``E[x L'(x)] = T`` under the Gibbs
+    density ``exp(-L/T)/Z`` (when ``x exp(-L/T) -> 0`` in both tails): a moment check of a
+    sampler that needs neither ``Z`` nor quadrature (chapter 0's virial identity).
+
+    Parameters
+    ----------
+    potential : Potential (1-D)
+    x : array of any shape
+        States, e.g. the ``(n_steps, n_chains)`` samples of a chain.
+
+    Returns
+    -------
+    ndarray, the shape of ``x``
+    """
+    _one_d(potential)
+    x = np.asarray(x, dtype=float)
+    return x * potential.grad(x.ravel()).reshape(x.shape)
+
+
+def decay_rates(generator, k: int = 3) -> np.ndarray:
+    """The ``k`` slowest decay rates ``0 = lambda_0 < lambda_1 <= ...`` of a tridiagonal generator.
+
+    ``-Q`` has eigenvalues ``0 = lambda_0 < lambda_1 <= lambda_2 <= ...``; a density
+    relaxes like ``exp(-lambda_1 t)`` (``lambda_1`` is :func:`spectral_gap`), and
+    ``lambda_2`` bounds how fast every other mode decays. A tridiagonal generator with
+    positive off-diagonal rates is a birth-death chain with detailed balance, so it is
+    similar to the symmetric tridiagonal matrix with the same diagonal and off-diagonal
+    ``sqrt(Q[i+1, i] Q[i, i+1])``, whose top ``k`` eigenvalues are cheap to compute.
+
+    Parameters
+    ----------
+    generator : array, shape (m, m), m >= 2
+        :func:`generator_matrix`, :func:`central_generator` or :func:`ito_generator_matrix`.
+    k : int
+        How many rates, ``1 <= k <= m``.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        The rates in increasing order; the first is ``0`` up to rounding.
+    """
+    Q = np.asarray(generator, dtype=float)
+    if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or Q.shape[0] < 2:
+        raise ValueError(f"generator must be a square matrix of size >= 2, got shape {Q.shape}")
+    if np.any(np.triu(Q, 2)) or np.any(np.tril(Q, -2)):
+        raise ValueError("generator must be tridiagonal (a 1-D nearest-neighbour generator)")
+    if np.any(np.diag(Q, 1) * np.diag(Q, -1) <= 0):
+        raise ValueError("generator must have positive off-diagonal rates")
+    m = Q.shape[0]
+    k = _count(k, "k", 1, m)
+    diagonal = np.diag(Q)
+    off = np.sqrt(np.diag(Q, -1) * np.diag(Q, 1))
+    top = scipy.linalg.eigh_tridiagonal(diagonal, off, select="i",
+                                        select_range=(m - k, m - 1))[0]
+    return -top[::-1]
+
+
+def grid_cdf(density, grid, x) -> float:
+    r"""``P(X <= x)`` for a density given by its values on a uniform grid, to second order.
+
+    The mass below a point that falls between grid points is *not* ``sum_{x_i < x} p_i dx``:
+    that sum jumps by ``p_i dx`` whenever ``x`` crosses a grid point, a first-order error that
+    wobbles with the grid. Here the cumulative trapezoidal integral of ``p`` (normalised to
+    one) is interpolated linearly at ``x``: error ``O(dx^2)`` for a smooth density.
+
+    Parameters
+    ----------
+    density : array, shape (m,)
+        Density values on the grid (any normalisation).
+    grid : array, shape (m,)
+        Uniform, increasing.
+    x : float
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    g, dx = _uniform_grid(grid)
+    p = np.asarray(density, dtype=float)
+    # a linear solve leaves round-off of either sign where the density is ~0: tolerated, clipped
+    if (p.shape != g.shape or not np.all(np.isfinite(p))
+            or np.any(p < -1e-9 * np.abs(p).max())):
+        raise ValueError(f"density must be finite, non-negative and of the grid's shape {g.shape}")
+    p = np.maximum(p, 0.0)
+    F = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]))])
+    if F[-1] <= 0:
+        raise ValueError("density must have positive mass on the grid")
+    return float(np.interp(x, g, F / F[-1]))

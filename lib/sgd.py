@@ -36,6 +36,7 @@ ito_generator_matrix, spectral_gap``.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -58,6 +59,9 @@ __all__ = [
     "noisy_gd",
     "first_passage_steps",
     "transition_matrix",
+    "nystrom_grid",
+    "burn_in_steps",
+    "reshuffling_mean",
 ]
 
 
@@ -67,14 +71,17 @@ __all__ = [
 
 
 def _batch_size(problem: "LeastSquares", batch_size, replace: bool) -> int:
+    """``B`` as an int: ``B >= 1`` with replacement (a batch may repeat points, so ``B > N``
+    is allowed and meaningful), ``1 <= B <= N`` without."""
     if not isinstance(replace, (bool, np.bool_)):
         raise ValueError(f"replace must be True or False, got {replace!r}")
-    how = "with" if replace else "without"
+    if replace:
+        return _count(batch_size, "batch_size", 1)
     try:
         return _count(batch_size, "batch_size", 1, problem.n)
     except ValueError as err:
-        raise ValueError(f"{err} (minibatches of the N = {problem.n} data points, drawn {how} "
-                         "replacement, must have 1 <= batch_size <= N)") from None
+        raise ValueError(f"{err} (minibatches of the N = {problem.n} data points drawn without "
+                         "replacement must have 1 <= batch_size <= N)") from None
 
 
 def _problem(problem) -> "LeastSquares":
@@ -295,17 +302,6 @@ def _distinct_rows(gen: np.random.Generator, N: int, B: int, m: int) -> np.ndarr
         return out
     # Conditioning iid draws on being distinct gives a uniform distinct tuple: redraw the
     # rows with a repeat (a geometric number of rounds, each on fewer rows).
-    if N <= 64:
-        # a row has no repeat iff the B bits 1 << index are all different
-        idx = gen.integers(0, N, size=(m, B), dtype=np.uint64)
-        one = np.uint64(1)
-        repeated = np.bitwise_count(np.bitwise_or.reduce(one << idx, axis=1)) < B
-        while repeated.any():
-            todo = np.flatnonzero(repeated)
-            fresh = gen.integers(0, N, size=(todo.size, B), dtype=np.uint64)
-            idx[todo] = fresh
-            repeated[todo] = np.bitwise_count(np.bitwise_or.reduce(one << fresh, axis=1)) < B
-        return idx.astype(np.intp)
     idx = gen.integers(0, N, size=(m, B))
     todo = np.arange(m)
     while todo.size:
@@ -314,6 +310,76 @@ def _distinct_rows(gen: np.random.Generator, N: int, B: int, m: int) -> np.ndarr
         if todo.size:
             idx[todo] = gen.integers(0, N, size=(todo.size, B))
     return idx
+
+
+def _tuple_masks(N: int, k: int) -> np.ndarray:
+    """Bit mask (``1 << i`` summed over the distinct members) of every ordered ``k``-tuple of
+    ``[0, N)``, in the order of :meth:`LeastSquares._table`; needs ``N <= 64``."""
+    bits = np.uint64(1) << np.arange(N, dtype=np.uint64)
+    masks = bits
+    for _ in range(k - 1):
+        masks = (masks[:, None] | bits[None, :]).ravel()
+    return masks
+
+
+class _DistinctBatches:
+    """Uniform random ordered ``B``-tuples of distinct points, one per chain, for one step.
+
+    Independent uniform draws are kept when all ``B`` points are distinct (the OR of
+    their bit masks has ``B`` bits): conditioned on that, a draw is uniform over the
+    distinct tuples. Candidates are drawn in bulk and the first ``m`` accepted ones are
+    used (they are independent and identically distributed, so which chain gets which
+    does not matter); the rare shortfall is drawn again. Needs ``N <= 64``.
+
+    When ``N`` is a power of two and the ``B`` indices fit in 64 bits, a candidate is one
+    raw 64-bit word of the bit generator, ``b = log2 N`` bits per point: exactly uniform,
+    several times cheaper than ``gen.integers``, and only one array to compress.
+    Drawn block by block, so that the candidates stay in the CPU cache.
+    """
+
+    def __init__(self, N: int, B: int, k: int):
+        self.N, self.B, self.k = N, B, k
+        self.n_groups, self.rest = divmod(B, k)
+        self.p_accept = math.prod(1 - j / N for j in range(B))
+        self.masks_k, self.masks_1 = _tuple_masks(N, k), _tuple_masks(N, 1)
+        b = N.bit_length() - 1
+        self.bits = b if (N == 1 << b and b * B <= 64) else 0
+
+    def draw(self, gen: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """``m`` tuples: indices into the ``k``-tuple table, shape (B // k, m), and into the
+        single-point table, shape (B % k, m)."""
+        N, B, k = self.N, self.B, self.k
+        parts_k, parts_1, have = [], [], 0
+        while have < m:
+            size = int((m - have) / self.p_accept * 1.05) + 64
+            if self.bits:
+                ii, jj = self._fields(gen.bit_generator.random_raw(size).view(np.int64))
+            else:
+                ii = gen.integers(0, N**k, size=(self.n_groups, size))
+                jj = gen.integers(0, N, size=(self.rest, size))
+            acc = self.masks_k.take(ii[0])
+            for g in range(1, self.n_groups):
+                acc |= self.masks_k.take(ii[g])
+            for r in range(self.rest):
+                acc |= self.masks_1.take(jj[r])
+            ok = np.flatnonzero(np.bitwise_count(acc) == B)[:m - have]
+            parts_k.append(ii[:, ok])
+            parts_1.append(jj[:, ok])
+            have += ok.size
+        if len(parts_k) == 1:
+            return parts_k[0], parts_1[0]
+        return np.concatenate(parts_k, axis=1), np.concatenate(parts_1, axis=1)
+
+    def _fields(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b, k, size = self.bits, self.k, words.size
+        ii = np.empty((self.n_groups, size), np.int64)
+        jj = np.empty((self.rest, size), np.int64)
+        for g in range(self.n_groups):
+            np.bitwise_and(words >> (b * k * g), self.N**k - 1, out=ii[g])
+        base = b * k * self.n_groups
+        for r in range(self.rest):
+            np.bitwise_and(words >> (base + b * r), self.N - 1, out=jj[r])
+        return ii, jj
 
 
 def _states0(problem: LeastSquares, theta0) -> tuple[np.ndarray, tuple]:
@@ -397,7 +463,8 @@ def sgd(
     lr : float
         Learning rate ``eta > 0``.
     batch_size : int
-        ``B`` in ``[1, N]``.
+        ``B >= 1`` with replacement (``B > N`` is allowed: a batch may repeat points);
+        ``1 <= B <= N`` without.
     n_steps : int
         Number of steps ``>= 0``.
     rng : int, Generator or None
@@ -439,32 +506,40 @@ def sgd(
     noise_scale = math.sqrt(2.0 * T * eta)
     blocks = [slice(lo, min(lo + _BLOCK, n_chains)) for lo in range(0, n_chains, _BLOCK)]
     small = d <= 4
+    # without replacement, few points and a fair chance that B draws are distinct: draw
+    # pre-summed tuples as with replacement and reject the chains whose points repeat
+    masked = (not replace and small and N <= 64
+              and math.prod(1 - j / N for j in range(B)) >= 0.2)
     if small:
         k = 1
-        if replace:
+        if replace or masked:
             while k < B and N ** (k + 1) <= _TABLE_ENTRIES:
                 k += 1
         n_groups, rest = divmod(B, k)
         table_k, table_1 = problem._table(k), problem._table(1)
         slot, n_quad = _slots(d)
+        if masked:
+            batches = _DistinctBatches(N, B, k)
     else:
         X, y = problem.X, problem.y
     scale = eta / B
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(n_steps):
-            if not replace:
-                # one rejection pass over all chains: fewer rounds of Python overhead than per block
+            if not (replace or masked):
                 distinct = np.ascontiguousarray(_distinct_rows(gen, N, B, n_chains).T)   # (B, n)
             for blk in blocks:
                 th = theta[:, blk]
                 m = th.shape[1]
                 if small:
                     # per statistic: gather its pre-summed tuples and add them up (B/k terms)
-                    if replace:
-                        ii = gen.integers(0, N**k, size=(n_groups, m))
+                    if replace or masked:
+                        if replace:
+                            ii = gen.integers(0, N**k, size=(n_groups, m))
+                            jj = gen.integers(0, N, size=(rest, m)) if rest else None
+                        else:
+                            ii, jj = batches.draw(gen, m)
                         stats = [row.take(ii).sum(axis=0) for row in table_k]
                         if rest:
-                            jj = gen.integers(0, N, size=(rest, m))
                             for r, row in enumerate(table_1):
                                 stats[r] += row.take(jj).sum(axis=0)
                     else:
@@ -604,6 +679,65 @@ def second_moment_operator(problem: LeastSquares, *, lr: float, batch_size: int,
     B = _batch_size(problem, batch_size, replace)
     Lsum, K, _ = _second_moment_parts(problem, B, replace)
     return np.eye(problem.dim ** 2) - eta * Lsum + eta**2 * K
+
+
+def burn_in_steps(problem: LeastSquares, *, lr: float, batch_size: int, tol: float,
+                  replace: bool = True, temperature: float = 0.0, max_steps: int = 10**6) -> int:
+    r"""Steps after which SGD started at ``theta*`` has its stationary covariance to within ``tol``.
+
+    Started at the minimizer, the covariance after ``k`` steps is exactly ``S - T^k S``
+    (:func:`second_moment_operator` ``T``, :func:`stationary_covariance` ``S``; the injected
+    SGLD noise of ``temperature`` included). Returns the smallest ``k`` with
+    ``max |T^k S| <= tol`` (entrywise), e.g. a small fraction of the standard error of the
+    covariance estimate that follows.
+
+    Raises
+    ------
+    ValueError
+        If ``tol <= 0``, above the stability bound (no ``S``), or if ``max_steps`` is not enough.
+    """
+    tol = _positive(tol, "tol")
+    S = stationary_covariance(problem, lr=lr, batch_size=batch_size, replace=replace,
+                              temperature=temperature)
+    op = second_moment_operator(problem, lr=lr, batch_size=batch_size, replace=replace)
+    transient = S.reshape(-1)
+    for k in range(max_steps + 1):
+        if np.abs(transient).max() <= tol:
+            return k
+        transient = op @ transient
+    raise ValueError(f"the transient is still above tol={tol:g} after max_steps={max_steps} steps")
+
+
+def reshuffling_mean(problem: LeastSquares, *, lr: float, batch_size: int) -> np.ndarray:
+    r"""Leading-order stationary mean of ``u = theta - theta*`` at the ends of reshuffled epochs.
+
+    An epoch of :func:`sgd_reshuffled` (``n_s = N / B`` steps on disjoint batches) maps
+    ``u -> Phi u + psi`` with ``E[psi] = eta^2 sum_{s < s'} E[A_{s'} b_s] + O(eta^3)``: the
+    first-order noise ``sum_s b_s`` is exactly zero, and for two disjoint batches
+    ``E[A_{s'} b_s] = -c / (N (N - 1))``, ``c = sum_a |x_a|^2 r_a x_a``. With
+    ``I - E[Phi] = eta n_s H + O(eta^2)`` the stationary mean is
+
+    .. math:: \mathbb E[u] = -\eta\,\frac{n_s - 1}{2N(N-1)}\,H^{-1}\sum_a \lvert x_a\rvert^2 r_a\,x_a
+              + O(\eta^2),
+
+    an ``O(eta)`` bias (zero when ``B = N`` or when ``c = 0``, e.g. for symmetric data),
+    so ``E|u|^2`` at epoch ends is ``O(eta^2)`` even though the covariance is ``O(eta^3)``.
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        The ``O(eta)`` term above.
+    """
+    problem = _problem(problem)
+    eta = _positive(lr, "lr")
+    B = _batch_size(problem, batch_size, False)
+    N = problem.n
+    if N % B:
+        raise ValueError(f"batch_size must divide N = {N} for epoch-wise reshuffling, got {B}")
+    X, r = problem.X, problem.residuals
+    c = X.T @ (np.sum(X**2, axis=1) * r)
+    n_s = N // B
+    return -eta * (n_s - 1) / (2 * N * (N - 1)) * np.linalg.solve(problem.hessian, c)
 
 
 def max_stable_lr(problem: LeastSquares, *, batch_size: int, replace: bool = True, order: int = 2) -> float:
@@ -760,15 +894,31 @@ def lyapunov_covariance(problem: LeastSquares, *, lr: float, batch_size: int, re
     ``d theta = -H (theta - theta*) dt + sqrt(eta Cov(b_B) + 2T I) dW`` (Mandt, Hoffman & Blei
     2017), which :func:`stationary_covariance` corrects at order ``eta``.
 
+    The SDE has this stationary covariance at every ``lr``; the discrete SGD chain it
+    approximates has one only below :func:`max_stable_lr`. At or above that bound the
+    function still returns the SDE's covariance but warns (a ``RuntimeWarning``), since
+    the approximation then describes no stationary state of SGD.
+
     Returns
     -------
     ndarray, shape (d, d)
+
+    Warns
+    -----
+    RuntimeWarning
+        If ``lr >= max_stable_lr(problem, batch_size=B, replace=replace)``.
     """
     problem = _problem(problem)
     eta = _positive(lr, "lr")
     B = _batch_size(problem, batch_size, replace)
     T = _nonnegative(temperature, "temperature")
     d = problem.dim
+    bound = max_stable_lr(problem, batch_size=B, replace=replace)
+    if eta >= bound:
+        warnings.warn(
+            f"lr={eta:g} is at or above max_stable_lr = {bound:.6g} (batch_size={B}, replace={replace}): "
+            "SGD has no stationary covariance there, and the Lyapunov covariance returned is only the "
+            "continuous-time SDE's", RuntimeWarning, stacklevel=2)
     Q = eta * _fpc(problem, B, replace) / B * problem.noise_covariance() + 2 * T * np.eye(d)
     h, V = np.linalg.eigh(problem.hessian)
     S = V @ ((V.T @ Q @ V) / (h[:, None] + h[None, :])) @ V.T
@@ -955,7 +1105,8 @@ def first_passage_steps(
     return steps
 
 
-def transition_matrix(grad: Callable, noise_var: Callable, grid, *, lr: float) -> np.ndarray:
+def transition_matrix(grad: Callable, noise_var: Callable, grid, *, lr: float,
+                      quadrature: str = "cells"):
     r"""The :func:`noisy_gd` step as a Markov matrix on the cells of a uniform grid.
 
     ``P[i, j]`` is the probability that one step from the cell centre ``grid[i]`` lands in
@@ -975,10 +1126,15 @@ def transition_matrix(grad: Callable, noise_var: Callable, grid, *, lr: float) -
         Uniform grid.
     lr : float
         The learning rate ``eta > 0``.
+    quadrature : {"cells", "nystrom"}
+        As for :func:`lib.fokker_planck.gaussian_transition_matrix`: ``"cells"`` (dense,
+        error ``O(dx^2)``) or ``"nystrom"`` (sparse, spectrally accurate once ``dx`` is a
+        few times below the smallest step standard deviation ``eta sqrt(V)``; needs
+        ``dx <= min(sd) / 2``). :func:`nystrom_grid` builds such a grid.
 
     Returns
     -------
-    ndarray, shape (m, m)
+    ndarray (``"cells"``) or scipy.sparse.csr_matrix (``"nystrom"``), shape (m, m)
     """
     _callable(grad, "grad", "theta -> L'(theta) (vectorised)")
     _callable(noise_var, "noise_var", "theta -> V(theta) (vectorised)")
@@ -988,4 +1144,31 @@ def transition_matrix(grad: Callable, noise_var: Callable, grid, *, lr: float) -
     sd = eta * np.sqrt(np.asarray(noise_var(g), dtype=float))
     if np.any(sd <= 0):
         raise ValueError("noise_var must be positive on the grid")
-    return gaussian_transition_matrix(mean, sd, g, quadrature="cells")
+    return gaussian_transition_matrix(mean, sd, g, quadrature=quadrature)
+
+
+def nystrom_grid(noise_var: Callable, lo: float, hi: float, *, lr: float,
+                 cells_per_sd: float = 5.0) -> np.ndarray:
+    r"""A uniform grid on ``[lo, hi]`` with ``cells_per_sd`` cells per smallest step deviation.
+
+    The step of :func:`noisy_gd` has standard deviation ``eta sqrt(V(theta))``; its minimum
+    over ``[lo, hi]`` (on a fine probe grid) divided by ``cells_per_sd`` is the spacing.
+    With ``transition_matrix(..., quadrature="nystrom")`` five cells per deviation give
+    stationary masses and escape times to about ``1e-3`` relative accuracy (halve the
+    spacing to check).
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    _callable(noise_var, "noise_var", "theta -> V(theta) (vectorised)")
+    eta = _positive(lr, "lr")
+    per = _positive(cells_per_sd, "cells_per_sd")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"need finite lo < hi, got lo={lo}, hi={hi}")
+    probe = np.linspace(lo, hi, 2001)
+    v = np.asarray(noise_var(probe), dtype=float)
+    if np.any(~np.isfinite(v) | (v <= 0)):
+        raise ValueError("noise_var must be positive and finite on [lo, hi]")
+    dx = eta * math.sqrt(float(v.min())) / per
+    return np.linspace(lo, hi, int(math.ceil((hi - lo) / dx)) + 1)

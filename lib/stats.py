@@ -53,6 +53,12 @@ __all__ = [
     "rejection_rate",
     "z_test_power",
     "z_test_level",
+    "CovarianceWaldTest",
+    "covariance_wald_test",
+    "weighted_slope",
+    "WeightTest",
+    "weight_test",
+    "weight_test_power",
 ]
 
 # --------------------------------------------------------------------------- cells
@@ -1050,3 +1056,284 @@ def energy_test(
     threshold = float(np.sort(permuted)[::-1][k])
     p_value = float((1 + np.count_nonzero(permuted >= statistic)) / (n_perm + 1))
     return EnergyTest(statistic, threshold, p_value, level, statistic <= threshold, n_perm)
+
+
+# --------------------------------------------------------------------------- covariance
+
+
+@dataclass(frozen=True)
+class CovarianceWaldTest:
+    r"""Wald test of the covariance of independent mean-zero draws against a candidate.
+
+    With ``w_j = vech(u_j u_j^T)`` (the ``d(d+1)/2`` distinct entries of the outer
+    product, row by row of the upper triangle), sample mean ``w_bar`` and sample
+    covariance ``V``, the statistic is ``W = n (w_bar - vech S0)^T V^{-1} (w_bar - vech S0)``,
+    asymptotically :math:`\chi^2_{d(d+1)/2}` when the draws have covariance ``S0`` and
+    finite fourth moments; the test rejects above the ``1 - level`` quantile.
+
+    Attributes
+    ----------
+    statistic, threshold : float
+    level : float
+        The false-alarm rate.
+    df : int
+        ``d(d+1)/2``.
+    n : int
+        Number of draws.
+    passed : bool
+        ``statistic <= threshold`` (the candidate is not rejected).
+    estimate : ndarray, shape (d, d)
+        The sample second-moment matrix ``mean(u u^T)``.
+    moments_cov : ndarray, shape (df, df)
+        ``V``, the sample covariance of the ``w_j``.
+    """
+
+    statistic: float
+    threshold: float
+    level: float
+    df: int
+    n: int
+    passed: bool
+    estimate: np.ndarray
+    moments_cov: np.ndarray
+
+    def power(self, null, alternative) -> float:
+        r"""Power of this test of ``null`` when the true covariance is ``alternative``.
+
+        Non-central :math:`\chi^2_{df}` tail above the threshold, with non-centrality
+        ``n d^T V^{-1} d``, ``d = vech(alternative - null)`` (``V`` from this sample).
+        """
+        delta = _vech(np.asarray(alternative, dtype=float) - np.asarray(null, dtype=float),
+                      self.estimate.shape[0], "alternative - null")
+        from scipy.special import chdtrc, chndtr   # scipy.special: no scipy.stats import
+
+        lam = self.n * float(delta @ np.linalg.solve(self.moments_cov, delta))
+        if lam == 0:
+            return float(chdtrc(self.df, self.threshold))
+        return float(1.0 - chndtr(self.threshold, self.df, lam))
+
+    def frobenius_error(self, reference) -> tuple[float, float]:
+        """``||estimate - reference||_F / ||reference||_F`` and its delta-method standard error."""
+        ref = np.asarray(reference, dtype=float)
+        d = self.estimate.shape[0]
+        diff = self.estimate - ref
+        norm_diff, norm_ref = float(np.linalg.norm(diff)), float(np.linalg.norm(ref))
+        if norm_diff == 0:
+            return 0.0, float("nan")
+        # d||D||_F / d vech: D_ij / ||D||, an off-diagonal entry counted twice
+        iu = np.triu_indices(d)
+        grad = np.where(iu[0] == iu[1], 1.0, 2.0) * diff[iu] / (norm_diff * norm_ref)
+        return norm_diff / norm_ref, float(math.sqrt(grad @ self.moments_cov @ grad / self.n))
+
+
+def _vech(S: np.ndarray, d: int, name: str) -> np.ndarray:
+    if S.shape != (d, d) or not np.all(np.isfinite(S)):
+        raise ValueError(f"{name} must be a finite ({d}, {d}) matrix, got shape {S.shape}")
+    if not np.allclose(S, S.T, rtol=1e-10, atol=1e-14 * max(1.0, float(np.abs(S).max()))):
+        raise ValueError(f"{name} must be symmetric")
+    return S[np.triu_indices(d)]
+
+
+def covariance_wald_test(u: np.ndarray, candidate, *, level: float = 1e-4) -> CovarianceWaldTest:
+    r"""Wald test that independent mean-zero draws ``u`` have covariance ``candidate``.
+
+    For checking a sampler's stationary covariance against an exact one: ``u`` holds
+    one state per independent chain, centred at the *known* mean (e.g.
+    ``theta - theta*`` for SGD on least squares), so ``E[u u^T]`` is the covariance.
+    See :class:`CovarianceWaldTest`; :meth:`CovarianceWaldTest.power` gives the power
+    against an alternative covariance.
+
+    Parameters
+    ----------
+    u : array, shape (n, d), or (n,) for d = 1
+        Independent draws, ``n > d(d+1)/2 + 1``.
+    candidate : array, shape (d, d)
+        Symmetric covariance to test.
+    level : float in (0, 1)
+        False-alarm rate (the chapter's checks use ``1e-4``).
+
+    Returns
+    -------
+    CovarianceWaldTest
+    """
+    from scipy.special import gammainccinv      # chi2.isf without importing scipy.stats
+
+    level = _check_level(level)
+    x = np.asarray(u, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"u must be a finite array of shape (n, d) or (n,), got shape {np.shape(u)}")
+    n, d = x.shape
+    df = d * (d + 1) // 2
+    if n <= df + 1:
+        raise ValueError(f"u must hold more than d(d+1)/2 + 1 = {df + 1} draws, got {n}")
+    S0 = _vech(np.atleast_2d(np.asarray(candidate, dtype=float)), d, "candidate")
+    iu = np.triu_indices(d)
+    w = x[:, iu[0]] * x[:, iu[1]]                       # (n, df)
+    mean = w.mean(axis=0)
+    V = np.atleast_2d(np.cov(w, rowvar=False))
+    delta = mean - S0
+    statistic = n * float(delta @ np.linalg.solve(V, delta))
+    threshold = float(2 * gammainccinv(df / 2, level))
+    estimate = np.empty((d, d))
+    estimate[iu] = mean
+    estimate[(iu[1], iu[0])] = mean
+    return CovarianceWaldTest(statistic, threshold, level, df, n, statistic <= threshold, estimate, V)
+
+
+# --------------------------------------------------------------------------- fits
+
+
+def weighted_slope(x, y, se) -> tuple[float, float]:
+    r"""Slope of the weighted least-squares line through ``(x_i, y_i)`` and its standard error.
+
+    Minimizes ``sum_i ((y_i - a - b x_i) / se_i)^2`` for independent ``y_i`` with standard
+    errors ``se_i``; the slope's standard error is ``sqrt((X^T W X)^{-1})_{bb}``,
+    ``W = diag(se^-2)``. For a power law, pass logarithms: ``x = log eta``,
+    ``y = log m`` and ``se = SE(m) / m`` (the delta method). The standard error assumes the
+    straight line is the truth: for a curve, the slope depends on the range of ``x``.
+
+    Parameters
+    ----------
+    x, y, se : arrays, shape (k,), k >= 2, ``se > 0``
+
+    Returns
+    -------
+    (slope, standard error of the slope)
+    """
+    x, y, se = (np.asarray(v, dtype=float) for v in (x, y, se))
+    if not (x.ndim == 1 and x.shape == y.shape == se.shape and x.size >= 2):
+        raise ValueError(f"x, y and se must be 1-D arrays of the same length >= 2, got shapes "
+                         f"{x.shape}, {y.shape}, {se.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(se))
+            and np.all(se > 0)):
+        raise ValueError("x, y must be finite and se finite and positive")
+    if np.ptp(x) == 0:
+        raise ValueError("x must take at least two different values")
+    w = se**-2.0
+    A = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(A.T @ (w[:, None] * A))
+    beta = cov @ A.T @ (w * y)
+    return float(beta[1]), float(math.sqrt(cov[1, 1]))
+
+
+# --------------------------------------------------------------------------- category weights
+
+
+@dataclass(frozen=True)
+class WeightTest:
+    r"""Result of :func:`weight_test` (Pearson's chi-square test of category weights).
+
+    Attributes
+    ----------
+    statistic : float
+        ``sum_k (c_k - n w_k)^2 / (n w_k)``, divided by ``1 + n / n_reference`` when the
+        weights a sampler reproduces were themselves estimated from ``n_reference`` points.
+    threshold : float
+        The ``1 - level`` quantile of :math:`\chi^2_{K-1}`; ``passed`` is
+        ``statistic <= threshold``.
+    p_value, level : float
+        ``level`` is the false-alarm rate (asymptotically, for ``n w_k`` not small).
+    passed : bool
+    fractions, standard_errors, z : ndarray, shape (K,)
+        ``c_k / n``, the null standard errors ``sqrt(w_k (1 - w_k) (1/n + 1/n_reference))``
+        and ``(c_k/n - w_k) / se_k``.
+    n : int
+    """
+
+    statistic: float
+    threshold: float
+    p_value: float
+    level: float
+    passed: bool
+    fractions: np.ndarray
+    standard_errors: np.ndarray
+    z: np.ndarray
+    n: int
+
+    def __str__(self) -> str:
+        verdict = "consistent" if self.passed else "REJECTED"
+        return (f"chi2 {self.statistic:.2f} vs threshold {self.threshold:.2f} "
+                f"(level {self.level:g}, p = {self.p_value:.3g}, n = {self.n}): {verdict}")
+
+
+def _weights_and_inflation(weights, n: int, n_reference) -> tuple[np.ndarray, float]:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or w.size < 2 or not np.all(np.isfinite(w) & (w > 0)):
+        raise ValueError(f"weights must be a 1-D array of >= 2 positive numbers, got {w}")
+    if not math.isclose(float(w.sum()), 1.0, rel_tol=0, abs_tol=1e-9):
+        raise ValueError(f"weights must sum to 1, got sum {w.sum()}")
+    if n_reference is None:
+        return w, 1.0
+    if not (n_reference > 0 and math.isfinite(n_reference)):
+        raise ValueError(f"n_reference must be a positive number of points, got {n_reference}")
+    return w, 1.0 + n / float(n_reference)
+
+
+def weight_test(counts, weights, *, level: float = 0.001, n_reference: float | None = None
+                ) -> WeightTest:
+    r"""Do category counts agree with the weights ``w_k``? Pearson's chi-square test.
+
+    ``counts`` of ``n`` independent draws are multinomial with probabilities ``w_k`` under
+    the null hypothesis, and :math:`X^2 = \sum_k (c_k - n w_k)^2/(n w_k)` is asymptotically
+    :math:`\chi^2_{K-1}`. A sampler fitted to ``n_reference`` data points can at best
+    reproduce *their* category fractions, which differ from ``w_k`` by multinomial noise;
+    then ``c/n - w`` has covariance ``(1/n + 1/n_reference) (diag w - w w^T)`` and
+    :math:`X^2 / (1 + n/n_{\rm reference})` is :math:`\chi^2_{K-1}` (pass ``n_reference``).
+    Power against given alternative weights: :func:`weight_test_power`.
+
+    Parameters
+    ----------
+    counts : int array (K,), the number of draws in each category
+    weights : array (K,), positive, summing to 1
+    level : float in (0, 1), the false-alarm rate
+    n_reference : optional number of points the tested weights were estimated from
+
+    Returns
+    -------
+    WeightTest
+    """
+    from scipy.stats import chi2
+
+    level = _check_level(level)
+    c = np.asarray(counts)
+    if c.ndim != 1 or not np.all(np.isfinite(c)) or np.any(c < 0) or np.any(c != np.round(c)):
+        raise ValueError(f"counts must be a 1-D array of non-negative integers, got {counts}")
+    n = int(c.sum())
+    if n < 1:
+        raise ValueError("counts must contain at least one draw")
+    w, inflation = _weights_and_inflation(weights, n, n_reference)
+    if c.size != w.size:
+        raise ValueError(f"counts and weights must have the same length, got {c.size} and {w.size}")
+    statistic = float(np.sum((c - n * w) ** 2 / (n * w)) / inflation)
+    threshold = float(chi2.ppf(1 - level, w.size - 1))
+    se = np.sqrt(w * (1 - w) * inflation / n)
+    fractions = c / n
+    return WeightTest(statistic, threshold, float(chi2.sf(statistic, w.size - 1)), level,
+                      statistic <= threshold, fractions, se, (fractions - w) / se, n)
+
+
+def weight_test_power(alternative, weights, n: int, *, level: float = 0.001,
+                      n_reference: float | None = None) -> float:
+    r"""Power of :func:`weight_test` when the draws have category probabilities ``alternative``.
+
+    Closed form (the standard local-alternative approximation): the statistic is then
+    noncentral :math:`\chi^2_{K-1}` with noncentrality
+    :math:`n \sum_k (a_k - w_k)^2 / w_k / (1 + n/n_{\rm reference})`, and the power is its
+    probability of exceeding the test's threshold. ``alternative = weights`` gives ``level``.
+    """
+    from scipy.stats import chi2, ncx2
+
+    level = _check_level(level)
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n}")
+    w, inflation = _weights_and_inflation(weights, int(n), n_reference)
+    a = np.asarray(alternative, dtype=float)
+    if a.shape != w.shape or not np.all(np.isfinite(a) & (a >= 0)):
+        raise ValueError(f"alternative must be {w.size} non-negative probabilities, got {alternative}")
+    noncentrality = float(n * np.sum((a - w) ** 2 / w) / inflation)
+    threshold = chi2.ppf(1 - level, w.size - 1)
+    if noncentrality == 0:
+        return float(level)
+    return float(ncx2.sf(threshold, w.size - 1, noncentrality))

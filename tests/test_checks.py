@@ -117,3 +117,10 @@ def test_every_registered_checker_rejects_garbage_without_crashing():
     for label in checks.available():
         result = checks.check(label, object())
         assert isinstance(result, checks.CheckResult) and not result.passed, label
+
+
+def test_numpy_spellings_expm1_and_log1p_are_understood():
+    assert checks.check("ch7-ex1", "-expm1(-b*t)").passed
+    assert checks._parse("log1p(x)") == sp.log(1 + sp.Symbol("x"))
+    # control: the same spelling of a wrong answer is still wrong
+    assert not checks.check("ch7-ex1", "expm1(-b*t)").passed

@@ -4,8 +4,10 @@ recomputed here independently (closed forms, enumeration, quadrature, simulation
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
+import pytest
 import scipy.integrate
 import scipy.optimize
 import sympy as sp
@@ -18,10 +20,19 @@ def test_ex1_ten_percent():
     assert checks.check("ch6-ex1", 2 / 11).passed
     assert checks.check("ch6-ex1", sp.Rational(2, 11)).passed
     assert checks.check("ch6-ex1", "2/11").passed
+    assert checks.check("ch6-ex1", 0.182).passed                    # three significant digits
+    assert not checks.check("ch6-ex1", 0.18).passed                 # two are not enough
+    assert not checks.check("ch6-ex1", 0.183).passed
     wrong = checks.check("ch6-ex1", 0.2)                  # the ratio taken the other way round
     assert not wrong.passed and "ratio" in wrong.message
     assert not checks.check("ch6-ex1", 0.1).passed
     assert "2/11" not in wrong.message and "0.18" not in wrong.message
+
+
+def test_half_unit_of_the_last_digit():
+    assert checks._ch6_half_unit(2 / 11, 3) == pytest.approx(5e-4)
+    assert checks._ch6_half_unit(156.23, 3) == pytest.approx(0.5)
+    assert checks._ch6_half_unit(1.5674e-4, 4) == pytest.approx(5e-8)
 
 
 def test_ex2_exact_modified_equation():
@@ -61,33 +72,67 @@ def test_ex3_one_dimensional_variance():
     assert math.isclose(float(right.subs(subs)), v_brute, rel_tol=1e-10)
 
 
+def ex4_by_enumeration():
+    """The exercise's value from scratch, in exact rational arithmetic (no lib.sgd): the fixed point
+    S = 1/4 sum_i (I - eta M_i) S (I - eta M_i) + eta^2/4 sum_i r_i^2 M_i over the four batches."""
+    X = [(Fraction(2), Fraction(1)), (Fraction(-1), Fraction(2)), (Fraction(2), Fraction(0)),
+         (Fraction(0), Fraction(1))]
+    r = [Fraction(1), Fraction(1), Fraction(-1, 2), Fraction(-3)]         # r = -y (theta* = 0)
+    eta = Fraction(1, 10)
+    # unknowns (s11, s12, s22); the map is linear in them: build its 3x3 matrix and constant
+    def step(S):
+        out = [[Fraction(0)] * 2 for _ in range(2)]
+        for (a, b), ri in zip(X, r):
+            M = [[a * a, a * b], [a * b, b * b]]
+            A = [[(1 if i == j else 0) - eta * M[i][j] for j in range(2)] for i in range(2)]
+            AS = [[sum(A[i][k] * S[k][j] for k in range(2)) for j in range(2)] for i in range(2)]
+            for i in range(2):
+                for j in range(2):
+                    out[i][j] += (sum(AS[i][k] * A[j][k] for k in range(2))
+                                  + eta**2 * ri**2 * M[i][j]) / 4
+        return out
+    basis = [[[1, 0], [0, 0]], [[0, 1], [1, 0]], [[0, 0], [0, 1]]]
+    zero = step([[Fraction(0)] * 2 for _ in range(2)])
+    cols = []
+    for E in basis:
+        img = step([[Fraction(v) for v in row] for row in E])
+        cols.append([img[0][0] - zero[0][0], img[0][1] - zero[0][1], img[1][1] - zero[1][1]])
+    # (I - T) s = c
+    T = [[cols[j][i] for j in range(3)] for i in range(3)]
+    A = sp.Matrix(3, 3, lambda i, j: (1 if i == j else 0) - T[i][j])
+    c = sp.Matrix([zero[0][0], zero[0][1], zero[1][1]])
+    s11, s12, s22 = A.LUsolve(c)
+    H = [[Fraction(9, 4), Fraction(0)], [Fraction(0), Fraction(3, 2)]]
+    # Gamma_1 = (I - eta H) S; H diagonal, so its (1, 2) and (2, 1) entries
+    g12 = (1 - eta * H[0][0]) * s12
+    g21 = (1 - eta * H[1][1]) * s12
+    return sp.Rational(g12 - g21, 2)
+
+
 def test_ex4_current_without_commutator():
-    ref = checks._ch6_ex4_reference()
-    assert checks.check("ch6-ex4", ref).passed
-    assert checks.check("ch6-ex4", f"{ref:.8e}").passed
+    ref = ex4_by_enumeration()
+    assert ref == sp.Rational(6219, 39676880) == checks._CH6_EX4     # the hard-coded reference
+    assert checks.check("ch6-ex4", ref).passed                         # exact, SymPy
+    assert checks.check("ch6-ex4", "6219/39676880").passed             # exact, string
+    assert checks.check("ch6-ex4", 1.567e-4).passed                    # four significant digits
+    assert not checks.check("ch6-ex4", 1.57e-4).passed                 # three are not enough
     zero = checks.check("ch6-ex4", 0.0)
     assert not zero.passed and "Lyapunov" in zero.message
-    assert not checks.check("ch6-ex4", -ref).passed
+    assert not checks.check("ch6-ex4", -float(ref)).passed
     assert "factor" in checks.check("ch6-ex4", 2 * ref).message
-    # independent: the stationary covariance by iterating the enumerated second-moment map
+    # lib.sgd computes the same value (a test of the library, not of the checker)
     X = np.array([[2.0, 1.0], [-1.0, 2.0], [2.0, 0.0], [0.0, 1.0]])
-    y = np.array([-1.0, -1.0, 0.5, 3.0])
-    r = -y                                              # theta* = 0
-    H, C = X.T @ X / 4, (X * r[:, None] ** 2).T @ X / 4
-    assert np.allclose(H @ C, C @ H)
-    # vec S = mean_i (N_i kron N_i) vec S + 0.01 mean_i r_i^2 vec(x_i x_i^T), N_i = I - 0.1 x_i x_i^T
-    op = np.mean([np.kron(np.eye(2) - 0.1 * np.outer(xi, xi), np.eye(2) - 0.1 * np.outer(xi, xi))
-                  for xi in X], axis=0)
-    Q = 0.01 * np.mean([ri**2 * np.outer(xi, xi) for xi, ri in zip(X, r)], axis=0)
-    S = np.linalg.solve(np.eye(4) - op, Q.reshape(-1)).reshape(2, 2)
-    G = (np.eye(2) - 0.1 * H) @ S
-    assert math.isclose(0.5 * (G[0, 1] - G[1, 0]), ref, rel_tol=1e-8)
+    prob = lib.sgd.LeastSquares(X, np.array([-1.0, -1.0, 0.5, 3.0]))
+    G = lib.sgd.lag_covariance(prob, lr=0.1, batch_size=1)
+    assert math.isclose(0.5 * (G[0, 1] - G[1, 0]), float(ref), rel_tol=1e-9)
 
 
 def test_ex6_kramers():
     kramers, exact, constant = checks._ch6_ex6_reference()
     assert checks.check("ch6-ex6", kramers).passed
     assert checks.check("ch6-ex6", round(kramers, 2)).passed
+    assert checks.check("ch6-ex6", float(f"{kramers:.3g}")).passed       # three significant digits
+    assert not checks.check("ch6-ex6", float(f"{kramers:.3g}") + 1).passed
     ex = checks.check("ch6-ex6", exact)
     assert not ex.passed and "exact first-passage" in ex.message
     assert not checks.check("ch6-ex6", constant).passed
@@ -105,6 +150,8 @@ def test_ex7_tail_index():
     ref = checks._ch6_ex7_reference()
     assert checks.check("ch6-ex7", ref).passed
     assert checks.check("ch6-ex7", round(ref, 4)).passed
+    assert checks.check("ch6-ex7", float(f"{ref:.3g}")).passed           # three significant digits
+    assert not checks.check("ch6-ex7", float(f"{ref:.3g}") + 0.01).passed
     assert not checks.check("ch6-ex7", 2.0).passed
     x = np.where(np.arange(50) < 45, 0.7, 2.6)
     prob = lib.sgd.LeastSquares(x, x + np.linspace(-1, 1, 50))

@@ -84,7 +84,7 @@ def test_ex5_agrees_with_lib():
     ve = VE()
     two = GaussianMixture([1, 1], [-0.8, 0.8], [1e-7, 1e-7])
     xs = np.linspace(-1.5, 1.5, 7)
-    k = float(ve.kernel_std(0.4))
+    k = float(ve.sigma(0.4))
     got = lib.diffusion.tweedie_denoiser(exact_score(two, ve), ve)(xs, 0.4)
     assert np.allclose(got, 0.8 * np.tanh(0.8 * xs / k**2), atol=1e-9)
 
@@ -116,3 +116,22 @@ def test_garbage_is_rejected_without_revealing_the_answer(label):
     assert not result.passed
     for secret in ("tanh", "sqrt", "exp(", "beta_max**2"):
         assert secret not in checks.check(label, sp.Integer(7)).message
+
+
+def test_ex6_asks_for_an_expression_not_a_number():
+    for plain in (76.95, "76.95", 77):
+        result = checks.check("ch7-ex6", plain)
+        assert not result.passed and "expression" in result.message
+        assert "wrong way" not in result.message
+
+
+def test_ex1_threshold_for_b():
+    assert checks.check("ch7-ex1", 2 * np.log(1000)).passed
+    assert checks.check("ch7-ex1", "13.82").passed
+    half = checks.check("ch7-ex1", np.log(1000))
+    assert not half.passed and "1/2" in half.message
+    small, large = checks.check("ch7-ex1", 10.0), checks.check("ch7-ex1", 20.0)
+    assert not small.passed and "too small" in small.message
+    assert not large.passed and "larger than needed" in large.message
+    for result in (half, small, large):
+        assert "13.8" not in result.message

@@ -13,8 +13,9 @@ import scipy.stats
 
 import lib
 from lib.diffusion import (VE, VP, DivergenceError, GaussianMixture, ScoreModel,
-                           annealed_langevin, exact_score, fit_score, marginal,
-                           probability_flow, reverse_sde, tweedie_denoiser)
+                           annealed_langevin, exact_score, fit_score, log_likelihood,
+                           marginal, probability_flow, reverse_sde, tweedie_denoiser,
+                           width_test, width_test_power)
 
 MIX2 = GaussianMixture([1.0, 2.0, 3.0], [[0.0, 0.0], [2.0, 1.0], [-1.0, 2.0]], [0.5, 0.3, 0.4])
 MIX1 = GaussianMixture([0.3, 0.7], [-1.0, 1.5], [0.4, 0.6])
@@ -118,12 +119,12 @@ def test_vp_closed_form():
 def test_ve_closed_form():
     ve = VE(sigma_min=0.01, sigma_max=10.0)
     t = np.linspace(0, 1, 11)
-    assert np.allclose(ve.sigma(t), 0.01 * 1000.0**t, rtol=1e-13)
-    assert np.allclose(ve.kernel_std(t) ** 2, ve.sigma(t) ** 2 - 1e-4, rtol=1e-12, atol=1e-16)
+    assert np.allclose(ve.schedule(t), 0.01 * 1000.0**t, rtol=1e-13)
+    assert np.allclose(ve.sigma(t) ** 2, ve.schedule(t) ** 2 - 1e-4, rtol=1e-12, atol=1e-16)
     assert np.all(ve.alpha(t) == 1) and np.all(ve.drift(np.ones((2, 2)), 0.3) == 0)
     h = 1e-7
     for s in (0.2, 0.7):
-        dsig2 = (ve.sigma(s + h) ** 2 - ve.sigma(s - h) ** 2) / (2 * h)
+        dsig2 = (ve.schedule(s + h) ** 2 - ve.schedule(s - h) ** 2) / (2 * h)
         assert abs(ve.diffusion(s) ** 2 / dsig2 - 1) < 1e-6
 
 
@@ -135,7 +136,7 @@ def test_processes_reject_bad_parameters(make):
 
 
 @pytest.mark.parametrize("call", [lambda p: p.alpha(1.5), lambda p: p.sigma(-0.1),
-                                  lambda p: p.kernel_std(np.nan), lambda p: p.diffusion(2.0)])
+                                  lambda p: p.sigma(np.nan), lambda p: p.diffusion(2.0)])
 @pytest.mark.parametrize("process", [VP(), VE()])
 def test_times_outside_the_unit_interval_are_rejected(call, process):
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -149,7 +150,7 @@ def test_times_outside_the_unit_interval_are_rejected(call, process):
 def test_marginal_is_the_convolution(process):
     """p_t(x) = int p_0(y) N(x; alpha y, s^2) dy, by quadrature, in 1-D."""
     t = 0.35
-    a, s = float(process.alpha(t)), float(process.kernel_std(t))
+    a, s = float(process.alpha(t)), float(process.sigma(t))
     p_t = marginal(MIX1, process, t)
     for x in (-2.0, 0.3, 1.7):
         conv, _ = scipy.integrate.quad(
@@ -313,7 +314,7 @@ def test_fit_score_learns_a_gaussian_score():
     vp = VP()
     data = GaussianMixture([1.0], [[0.5, -0.5]], [0.6])
     train = data.sample(3000, rng=13)
-    model = fit_score(train, vp, rng=14, n_features=128, noise_draws=5)
+    model = fit_score(train, vp, rng=14, n_centres=64, noise_draws=5)
     assert isinstance(model, ScoreModel) and model.n_train == 15_000 and model.seconds > 0
     rng = np.random.default_rng(15)
     x0 = data.sample(5000, rng)
@@ -333,15 +334,121 @@ def test_fit_score_learns_a_gaussian_score():
     # negative control: the zero model is far worse
     assert np.mean(np.sum((s * exact) ** 2, 1)) > 10 * fisher
     assert model(xt[:3], 0.5).shape == (3, 2)
+    # the model refuses times below its training range instead of returning NaN
+    with pytest.raises(ValueError, match="t_min"):
+        model(xt[:3], 0.0)
 
 
 def test_fit_score_validates_input():
     vp = VP()
     with pytest.raises(ValueError, match="finite"):
         fit_score(np.array([[0.0, np.nan]]), vp, rng=0)
-    with pytest.raises(ValueError, match="n_features"):
-        fit_score(np.zeros((10, 2)), vp, rng=0, n_features=0)
+    with pytest.raises(ValueError, match="n_centres"):
+        fit_score(np.zeros((10, 2)), vp, rng=0, n_centres=0)
+    with pytest.raises(ValueError, match="n_centres"):
+        fit_score(np.zeros((10, 2)), vp, rng=0, n_centres=11)
+    with pytest.raises(ValueError, match="n_nodes"):
+        fit_score(np.zeros((10, 2)), vp, rng=0, n_centres=5, n_nodes=1)
     with pytest.raises(ValueError, match="log_fraction"):
-        fit_score(np.zeros((10, 2)), vp, rng=0, log_fraction=1.5)
+        fit_score(np.zeros((10, 2)), vp, rng=0, n_centres=5, log_fraction=1.5)
     with pytest.raises(ValueError, match="process"):
-        fit_score(np.zeros((10, 2)), "vp", rng=0)
+        fit_score(np.zeros((10, 2)), "vp", rng=0, n_centres=5)
+
+
+# ---------------------------------------------------------------- the width test
+
+
+def test_width_test_is_calibrated_and_its_power_is_exact():
+    """False-alarm rate and power by simulation against the closed forms (binomial |z| <= 4)."""
+    mix = GaussianMixture([1, 3], [[-3.0], [3.0]], [0.5, 0.3])
+    rng = np.random.default_rng(31)
+    reps, n, level = 2000, 40, 0.1
+    for scale in (1.0, 1.15):
+        rejected = 0
+        for _ in range(reps):
+            k = rng.choice(2, size=n, p=mix.weights)
+            x = mix.means[k] + scale * mix.stds[k, None] * rng.standard_normal((n, 1))
+            rejected += not width_test(x, mix, level=level).passed
+        p = float(width_test_power(scale, n, 1, level=level))
+        assert abs(rejected - reps * p) <= 4 * math.sqrt(reps * p * (1 - p))
+    assert math.isclose(float(width_test_power(1.0, n, 1, level=level)), level, rel_tol=1e-9)
+
+
+def test_width_test_statistic_and_validation():
+    mix = GaussianMixture([1, 1], [[0.0, 0.0], [6.0, 0.0]], [0.5, 2.0])
+    x = np.array([[0.5, 0.0], [6.0, 2.0]])
+    res = width_test(x, mix)
+    assert math.isclose(res.statistic, 1.0 + 1.0) and res.dof == 4
+    assert math.isclose(res.scale, math.sqrt(0.5)) and math.isclose(res.z, (2 - 4) / math.sqrt(8))
+    big = GaussianMixture([1.0], [[0.0, 0.0]], [1.0]).sample(20_000, rng=3)
+    assert not width_test(1.05 * big, GaussianMixture([1.0], [[0.0, 0.0]], [1.0])).passed
+    with pytest.raises(ValueError, match="level"):
+        width_test(x, mix, level=1.5)
+    with pytest.raises(ValueError, match="mix"):
+        width_test(x, "mix")
+    with pytest.raises(ValueError, match="scale"):
+        width_test_power(0.0, 10, 2)
+
+
+# ---------------------------------------------------------------- likelihood through the ODE
+
+
+@pytest.mark.parametrize("process", [VP(), VE()])
+def test_log_likelihood_matches_the_mixture_logpdf(process):
+    mix = GaussianMixture([1, 2, 1], [[-2.0, 0.0], [1.0, 1.0], [2.0, -2.0]], [0.3, 0.5, 0.4])
+    x = mix.sample(50, rng=21)
+    exact = mix.logpdf(x)
+    ll_50 = log_likelihood(mix, process, x, n_steps=50)
+    ll_100 = log_likelihood(mix, process, x, n_steps=100)
+    # RK4: the 100-step error is about (ll_100 - ll_50) / 15; allow twice that, plus rounding
+    tol = 2 * np.max(np.abs(ll_100 - ll_50)) / 15 + 1e-9
+    assert np.max(np.abs(ll_100 - exact)) <= tol < 1e-3
+    # the practical prior differs from p_1 by a little, and only through log p_1(x_1)
+    gauss = log_likelihood(mix, process, x, n_steps=100, prior="gaussian")
+    assert 0 < np.max(np.abs(gauss - exact)) < 0.1
+    # 1-D states may be flat
+    one = GaussianMixture([1.0], [0.5], [0.7])
+    assert np.allclose(log_likelihood(one, process, np.array([0.0, 1.0]), n_steps=100),
+                       one.logpdf(np.array([0.0, 1.0])), atol=1e-5)
+
+
+def test_log_likelihood_validates_input():
+    mix = GaussianMixture([1.0], [[0.0, 0.0]], [1.0])
+    with pytest.raises(ValueError, match="prior"):
+        log_likelihood(mix, VP(), np.zeros((2, 2)), prior="uniform")
+    with pytest.raises(ValueError, match="n_steps"):
+        log_likelihood(mix, VP(), np.zeros((2, 2)), n_steps=0)
+    with pytest.raises(ValueError, match="mix"):
+        log_likelihood("ring", VP(), np.zeros((2, 2)))
+
+
+def test_mixture_cdf_matches_quadrature_and_is_one_dimensional():
+    mix = GaussianMixture([0.3, 0.5, 0.2], [-2.0, 0.5, 2.5], [0.4, 0.6, 0.3])
+    for x in (-3.0, 0.2, 1.9):
+        integral, _ = scipy.integrate.quad(lambda y: float(np.exp(mix.logpdf(np.array([y]))[0])),
+                                           -np.inf, x)
+        assert abs(mix.cdf(np.array([x]))[0] - integral) < 1e-9
+    assert mix.cdf(np.zeros((4, 1))).shape == (4,)
+    with pytest.raises(ValueError, match="d = 1"):
+        GaussianMixture([1.0], [[0.0, 0.0]], [1.0]).cdf(np.zeros((2, 2)))
+
+
+def test_dsm_constant_exact_for_gaussians_and_by_monte_carlo_for_a_mixture():
+    vp = VP()
+    gauss = GaussianMixture([1.0], [[0.5, -1.0]], [0.4])
+    t = np.array([0.01, 0.2, 0.7])
+    a, s = vp.alpha(t), vp.sigma(t)
+    closed = 2 * a**2 * 0.16 / (a**2 * 0.16 + s**2)          # d alpha^2 s^2 / (alpha^2 s^2 + sigma^2)
+    assert np.allclose(lib.diffusion.dsm_constant(gauss, vp, t, n_hermite=4), closed, rtol=1e-12)
+    # a mixture: against the Monte Carlo mean of |sigma score + eps|^2 (|z| <= 4)
+    rng = np.random.default_rng(51)
+    mix = MIX2
+    x0 = mix.sample(40_000, rng)
+    eps = rng.standard_normal(x0.shape)
+    tt = 0.15
+    xt = vp.alpha(tt) * x0 + vp.sigma(tt) * eps
+    loss = np.sum((vp.sigma(tt) * exact_score(mix, vp)(xt, tt) + eps) ** 2, axis=1)
+    est = lib.stats.mean_with_error(loss)
+    assert abs(est.z_score(float(lib.diffusion.dsm_constant(mix, vp, tt)))) <= 4
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        lib.diffusion.dsm_constant(mix, vp, 0.0)

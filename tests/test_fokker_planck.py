@@ -351,3 +351,95 @@ def test_chain_tools_validation():
         fpm.kernel_stationary_density(np.eye(5), grid)
     with pytest.raises(ValueError, match="P must be a square"):
         fpm.kernel_relaxation(np.eye(3))
+
+
+# ---- moments and rates for the checks of chapters 3-5 ----
+
+
+def test_gibbs_mean_quadratic_moments_and_the_virial_identity():
+    """L = a x^2/2: E[x^2] = T/a and E[L] = T/2; on the double well E[x L'] = T exactly."""
+    a, T = 2.0, 0.3
+    U = lib.potentials.quadratic(a)
+    grid = np.linspace(-4.0, 4.0, 4001)
+    assert fpm.gibbs_mean(U, np.square, temperature=T, grid=grid) == pytest.approx(T / a, rel=1e-12)
+    assert fpm.gibbs_mean(U, U.energy, temperature=T, grid=grid) == pytest.approx(T / 2, rel=1e-12)
+    # negative control: a 10% temperature error is visible in the energy
+    hot = fpm.gibbs_mean(U, U.energy, temperature=1.1 * T, grid=grid)
+    assert abs(hot - T / 2) > 0.05 * T / 2
+    W = lib.potentials.double_well()
+    for T_w in (0.1, 0.25, 0.5):
+        vir = fpm.gibbs_mean(W, lambda y: fpm.virial(W, y), temperature=T_w, grid=grid)
+        assert vir == pytest.approx(T_w, rel=1e-10)
+    # independent quadrature of E[L] on the double well
+    weight = lambda s: math.exp(-float(W.energy(np.array([s]))[0]) / 0.25)  # noqa: E731
+    num = scipy.integrate.quad(lambda s: float(W.energy(np.array([s]))[0]) * weight(s), -6, 6)[0]
+    den = scipy.integrate.quad(weight, -6, 6)[0]
+    assert fpm.gibbs_mean(W, W.energy, temperature=0.25, grid=grid) == pytest.approx(num / den, rel=1e-9)
+
+
+def test_gibbs_mean_validation():
+    U = lib.potentials.quadratic(1.0)
+    grid = np.linspace(-4.0, 4.0, 401)
+    with pytest.raises(ValueError, match="temperature"):
+        fpm.gibbs_mean(U, np.square, temperature=0.0, grid=grid)
+    with pytest.raises(ValueError, match="uniform"):
+        fpm.gibbs_mean(U, np.square, temperature=1.0, grid=grid**3)
+    with pytest.raises(ValueError, match="underflows"):
+        fpm.gibbs_mean(lib.potentials.quadratic(1.0, center=1e3), np.square, temperature=1e-3, grid=grid)
+    with pytest.raises(ValueError, match="1-D"):
+        fpm.gibbs_mean(lib.potentials.gaussian_mixture([[0.0, 0.0]], [1.0]), np.square,
+                       temperature=1.0, grid=grid)
+
+
+def test_grid_mean_of_grid_densities():
+    """E[x^2] under the grid Gibbs density and under ULA's invariant law (T / (a (1 - a h/2)))."""
+    a, T, h = 1.0, 0.5, 0.4
+    U = lib.potentials.quadratic(a)
+    grid = np.linspace(-5.0, 5.0, 1001)
+    p = lib.gibbs_density(U, grid, temperature=T)
+    assert fpm.grid_mean(np.square, p, grid=grid) == pytest.approx(T / a, rel=1e-6)
+    p_ula = fpm.ula_invariant_density(U, grid, step=h, temperature=T)
+    v_ula = fpm.grid_mean(np.square, p_ula, grid=grid)
+    assert v_ula == pytest.approx(T / (a * (1 - a * h / 2)), rel=1e-6)
+    # a difference of densities gives the difference of the means (the bias of ULA)
+    bias = fpm.grid_mean(np.square, p_ula - p, grid=grid)
+    assert bias == pytest.approx(v_ula - T / a, rel=1e-9, abs=1e-12)
+    assert fpm.grid_mean(np.ones_like, p, grid=grid) == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        fpm.grid_mean(np.square, p[:-1], grid=grid)
+    with pytest.raises(ValueError, match="uniform"):
+        fpm.grid_mean(np.square, p, grid=grid**3)
+
+
+def test_virial_keeps_the_shape_of_the_states():
+    W = lib.potentials.double_well()
+    x = np.linspace(-2.0, 2.0, 12).reshape(3, 4)
+    v = fpm.virial(W, x)
+    assert v.shape == (3, 4)
+    np.testing.assert_array_equal(v.ravel(), x.ravel() * W.grad(x.ravel()))
+    np.testing.assert_allclose(v, x * (x**3 - x), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="1-D"):
+        fpm.virial(lib.potentials.gaussian_mixture([[0.0, 0.0]], [1.0]), np.zeros((2, 2)))
+
+
+def test_decay_rates_of_the_ou_generator():
+    """L = a x^2/2: the Fokker-Planck operator's rates are 0, a, 2a, ... (Hermite modes)."""
+    a, T = 1.5, 0.5
+    grid = np.linspace(-4.0, 4.0, 401)
+    for Q in (lib.generator_matrix(lib.potentials.quadratic(a), grid, temperature=T),
+              fpm.central_generator(lambda x: -a * x, 2 * T, grid)):
+        rates = fpm.decay_rates(Q, 4)
+        assert rates.shape == (4,)
+        np.testing.assert_allclose(rates, [0.0, a, 2 * a, 3 * a], rtol=2e-3, atol=1e-9)
+        assert rates[1] == pytest.approx(fpm.spectral_gap(Q), rel=1e-9)
+        # the same rates as the dense eigenvalues of -Q
+        dense = np.sort(-np.linalg.eigvals(Q).real)[:4]
+        np.testing.assert_allclose(rates, dense, rtol=1e-8, atol=1e-9)
+        assert abs(rates[1] - 1.1 * a) > 0.05 * a                      # a 10% error is seen
+    assert fpm.decay_rates(Q).shape == (3,)
+    with pytest.raises(ValueError, match="k must be"):
+        fpm.decay_rates(Q, 0)
+    with pytest.raises(ValueError, match="tridiagonal"):
+        fpm.decay_rates(np.ones((4, 4)))
+    with pytest.raises(ValueError, match="square"):
+        fpm.decay_rates(np.ones((3, 4)))

@@ -361,7 +361,7 @@ def test_divergence_is_reported():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(lr=0.0), "lr"), (dict(lr=-1.0), "lr"), (dict(lr=float("nan")), "lr"), (dict(lr="a"), "lr"),
-    (dict(batch_size=0), "batch_size"), (dict(batch_size=41), "batch_size"),
+    (dict(batch_size=0), "batch_size"),
     (dict(batch_size=2.5), "batch_size"), (dict(batch_size=True), "batch_size"),
     (dict(batch_size=41, replace=False), "without"), (dict(replace="yes"), "replace"),
     (dict(n_steps=-1), "n_steps"), (dict(burn_in=11), "burn_in"), (dict(thin=0), "thin"),
@@ -390,7 +390,9 @@ def test_other_validation():
         with pytest.raises(ValueError, match="lr"):
             f(prob, lr=0.0, batch_size=2)
         with pytest.raises(ValueError, match="batch_size"):
-            f(prob, lr=0.1, batch_size=41)
+            f(prob, lr=0.1, batch_size=41, replace=False)
+        with pytest.raises(ValueError, match="batch_size"):
+            f(prob, lr=0.1, batch_size=0)
     with pytest.raises(ValueError, match="noise_covariance|theta"):
         prob.noise_covariance(np.zeros(3))
     with pytest.raises(ValueError, match="theta"):
@@ -407,7 +409,7 @@ def test_sgd_shapes_property(n_chains, d, extra, B, replace, n_steps, burn, thin
     prob = sgd.LeastSquares(rng.standard_normal((N, d)) + np.eye(N, d), rng.standard_normal(N))
     burn = min(burn, n_steps)
     theta0 = rng.standard_normal((n_chains, d))
-    if B > N:
+    if B > N and not replace:
         with pytest.raises(ValueError, match="batch_size"):
             sgd.sgd(prob, theta0, lr=0.01, batch_size=B, n_steps=n_steps, rng=seed, replace=replace)
         return
@@ -426,9 +428,12 @@ def test_validation_property(lr, B):
     prob = hetero_problem()
     with pytest.raises(ValueError):
         sgd.stationary_covariance(prob, lr=lr, batch_size=B)
-    if not 1 <= B <= prob.n:
+    if B < 1:
         with pytest.raises(ValueError, match="batch_size"):
             sgd.lyapunov_covariance(prob, lr=0.1, batch_size=B)
+    if not 1 <= B <= prob.n:
+        with pytest.raises(ValueError, match="batch_size"):
+            sgd.lyapunov_covariance(prob, lr=0.1, batch_size=B, replace=False)
 
 
 # ---------------------------------------------------------------------------- reshuffling
@@ -505,3 +510,220 @@ def test_transition_matrix_against_closed_forms_and_simulation():
         sgd.transition_matrix(quad_grad, lambda t: np.zeros_like(t), grid, lr=lr)
     with pytest.raises(ValueError, match="grad must be a callable"):
         sgd.transition_matrix(1.5, const_var, grid, lr=lr)
+
+
+# ---------------------------------------------------------------------------- batches above N
+
+
+def test_batch_size_above_n_with_replacement():
+    """B > N with replacement: an average of B draws, exactly the formulas with f = 1."""
+    prob = small_problem(N=3, d=2, seed=4)
+    B = 5
+    lr = 0.5 * sgd.max_stable_lr(prob, batch_size=B)
+    exact = sgd.stationary_covariance(prob, lr=lr, batch_size=B)
+    assert np.allclose(exact, brute_stationary(prob, lr, B, True), rtol=1e-9, atol=1e-14)
+    # the noise of a batch mean of B iid per-sample gradients is C / B, for any B
+    _, b = brute_moments(prob, B, True)
+    assert np.allclose(np.einsum("ka,kb->ab", b, b) / len(b), prob.noise_covariance() / B)
+    ch = sgd.sgd(prob, np.tile(prob.minimizer, (4, 1)), lr=lr, batch_size=B, n_steps=3, rng=0)
+    assert ch.samples.shape == (3, 4, 2) and np.all(np.isfinite(ch.samples))
+    with pytest.raises(ValueError, match="without replacement"):
+        sgd.sgd(prob, np.zeros((2, 2)), lr=0.1, batch_size=4, n_steps=1, replace=False)
+
+
+def test_sgd_above_n_matches_exact_covariance():
+    prob = hetero_problem(N=6, seed=3)
+    lr, B, n = 0.3, 9, 20_000
+    S = sgd.stationary_covariance(prob, lr=lr, batch_size=B)
+    ch = sgd.sgd(prob, np.tile(prob.minimizer, (n, 1)), lr=lr, batch_size=B, n_steps=150, rng=4,
+                 burn_in=149)
+    res = lib.stats.covariance_wald_test(ch.final - prob.minimizer, S, level=1e-5)
+    assert res.passed                                                     # false alarm 1e-5
+    S_small = sgd.stationary_covariance(prob, lr=lr, batch_size=B - 3)    # negative control
+    assert res.power(S, S_small) > 0.99
+    assert not lib.stats.covariance_wald_test(ch.final - prob.minimizer, S_small, level=1e-5).passed
+
+
+# ---------------------------------------------------------------------------- without replacement
+
+
+@pytest.mark.parametrize("N, B", [(8, 3), (6, 3), (16, 8), (64, 8)])
+def test_distinct_batches_are_uniform(N, B):
+    """Every ordered tuple of B distinct points equally likely (chi-square over all of them, or over
+    the unordered sets when there are too many); both the raw-bit path (N a power of two) and the
+    gen.integers path (N = 6), with and without leftover single points (N = 16: k = 3, B % k = 2)."""
+    k = 1
+    while k < B and N ** (k + 1) <= sgd._TABLE_ENTRIES:
+        k += 1
+    batches = sgd._DistinctBatches(N, B, k)
+    gen = np.random.default_rng(N + B)
+    m = 60_000
+    ii, jj = batches.draw(gen, m)
+    assert ii.shape == (B // k, m) and jj.shape == (B % k, m)
+    # decode the indices: a k-tuple index is i_1 N^(k-1) + ... + i_k
+    points = []
+    for g in range(B // k):
+        v = ii[g].copy()
+        digits = []
+        for _ in range(k):
+            digits.append(v % N)
+            v //= N
+        points += digits[::-1]
+    points += list(jj)
+    pts = np.array(points)                                                  # (B, m)
+    assert np.all(np.sort(pts, axis=0)[1:] != np.sort(pts, axis=0)[:-1])    # all distinct
+    # the first point uniform, and the unordered pair of the first two uniform
+    counts = np.bincount(pts[0], minlength=N)
+    chi2 = np.sum((counts - m / N) ** 2 / (m / N))
+    import scipy.stats
+    assert scipy.stats.chi2.sf(chi2, N - 1) > 1e-5
+    pair = np.minimum(pts[0], pts[1]) * N + np.maximum(pts[0], pts[1])
+    cells = np.bincount(pair, minlength=N * N).reshape(N, N)[np.triu_indices(N, 1)]
+    e = m / len(cells)
+    assert scipy.stats.chi2.sf(np.sum((cells - e) ** 2 / e), len(cells) - 1) > 1e-5
+
+
+def test_sgd_without_replacement_fast_path_matches_exact():
+    """N = 64 (a power of two: the raw-bit path), B = 8, against the exact covariance."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((64, 2)) * [1.0, 0.6]
+    prob = sgd.LeastSquares(X, X @ [1.0, -0.5] + rng.standard_normal(64) * (1 + np.abs(X[:, 1])))
+    lr, B, n = 0.3, 8, 30_000
+    S = sgd.stationary_covariance(prob, lr=lr, batch_size=B, replace=False)
+    burn = sgd.burn_in_steps(prob, lr=lr, batch_size=B, replace=False, tol=1e-3 * np.diag(S).min())
+    ch = sgd.sgd(prob, np.tile(prob.minimizer, (n, 1)), lr=lr, batch_size=B, n_steps=burn + 1, rng=9,
+                 replace=False, burn_in=burn)
+    u = ch.final - prob.minimizer
+    assert lib.stats.covariance_wald_test(u, S, level=1e-5).passed
+    S_with = sgd.stationary_covariance(prob, lr=lr, batch_size=B)            # negative control
+    res = lib.stats.covariance_wald_test(u, S_with, level=1e-5)
+    assert res.power(S, S_with) > 0.99 and not res.passed
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def test_lyapunov_warns_above_the_stability_bound():
+    prob = hetero_problem()
+    bound = sgd.max_stable_lr(prob, batch_size=2)
+    with pytest.warns(RuntimeWarning, match="max_stable_lr"):
+        S = sgd.lyapunov_covariance(prob, lr=1.01 * bound, batch_size=2)
+    assert np.allclose(prob.hessian @ S + S @ prob.hessian,
+                       1.01 * bound * prob.noise_covariance() / 2)            # still the SDE's
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sgd.lyapunov_covariance(prob, lr=0.99 * bound, batch_size=2)
+
+
+def test_burn_in_steps():
+    prob = hetero_problem()
+    lr, B, tol = 0.3, 4, 1e-6
+    k = sgd.burn_in_steps(prob, lr=lr, batch_size=B, tol=tol)
+    S = sgd.stationary_covariance(prob, lr=lr, batch_size=B)
+    op = sgd.second_moment_operator(prob, lr=lr, batch_size=B)
+    # the covariance after k steps from theta*, by iterating the exact second-moment recursion
+    A, b = brute_moments(hetero_problem(N=40), 1, True)
+    S_k = np.zeros((2, 2))
+    for _ in range(k):
+        S_k = (op @ S_k.reshape(-1)).reshape(2, 2) + lr**2 * prob.noise_covariance() / B
+    assert np.abs(S_k - S).max() <= tol * (1 + 1e-9)
+    S_k1 = np.zeros((2, 2))
+    for _ in range(k - 1):
+        S_k1 = (op @ S_k1.reshape(-1)).reshape(2, 2) + lr**2 * prob.noise_covariance() / B
+    assert np.abs(S_k1 - S).max() > tol
+    with pytest.raises(ValueError, match="tol"):
+        sgd.burn_in_steps(prob, lr=lr, batch_size=B, tol=0.0)
+    with pytest.raises(ValueError, match="max_steps"):
+        sgd.burn_in_steps(prob, lr=lr, batch_size=B, tol=1e-12, max_steps=3)
+
+
+def exact_epoch_mean(prob, lr, B):
+    """Exact stationary mean of reshuffled SGD at epoch ends, by enumerating every permutation:
+    u -> Phi u + psi, mean = (I - E Phi)^{-1} E psi."""
+    N, d = prob.n, prob.dim
+    EPhi, Epsi, count = np.zeros((d, d)), np.zeros(d), 0
+    for perm in itertools.permutations(range(N)):
+        Phi, psi = np.eye(d), np.zeros(d)
+        for s in range(N // B):
+            idx = list(perm[s * B:(s + 1) * B])
+            A = prob.X[idx].T @ prob.X[idx] / B
+            b = prob.X[idx].T @ prob.residuals[idx] / B
+            Phi, psi = (np.eye(d) - lr * A) @ Phi, (np.eye(d) - lr * A) @ psi - lr * b
+        EPhi, Epsi, count = EPhi + Phi, Epsi + psi, count + 1
+    return np.linalg.solve(np.eye(d) - EPhi / count, Epsi / count)
+
+
+def test_reshuffling_mean_is_the_leading_order_of_the_exact_mean():
+    prob = small_problem(N=6, d=2, seed=12)
+    errors = []
+    for lr in (0.02, 0.01):
+        exact = exact_epoch_mean(prob, lr, 2)
+        lead = sgd.reshuffling_mean(prob, lr=lr, batch_size=2)
+        errors.append(np.linalg.norm(exact - lead) / np.linalg.norm(lead))
+    assert errors[1] < 0.05 and abs(errors[0] / errors[1] - 2) < 0.2        # O(eta) relative error
+    # zero for B = N (gradient descent) and for data with sum |x|^2 r x = 0
+    assert np.allclose(sgd.reshuffling_mean(prob, lr=0.1, batch_size=6), 0)
+    p2 = sgd.LeastSquares(np.ones(2), np.array([1.0, -1.0]))
+    assert np.allclose(sgd.reshuffling_mean(p2, lr=0.1, batch_size=1), 0)
+    with pytest.raises(ValueError, match="divide"):
+        sgd.reshuffling_mean(prob, lr=0.1, batch_size=4)
+
+
+def test_nystrom_kernel_sparse_solves_match_dense():
+    """lib.fokker_planck's sparse solves give the dense answers for the same matrix, and the Nystrom
+    chain agrees with the cell quadrature on a fine grid."""
+    from lib import fokker_planck as _  # noqa: F401  (the function shadows the module)
+    import sys
+    fpm = sys.modules["lib.fokker_planck"]
+
+    def dL(t):
+        return t**3 - t + 0.05
+
+    def V(t):
+        return 1.0 - 0.9 * t + 0.25 * t**2
+
+    grid = sgd.nystrom_grid(V, -3.0, 3.0, lr=0.2, cells_per_sd=5)
+    dx = grid[1] - grid[0]
+    assert dx <= 0.2 * math.sqrt(V(np.linspace(-3.0, 3.0, 2001)).min()) / 5 + 1e-12
+    P = sgd.transition_matrix(dL, V, grid, lr=0.2, quadrature="nystrom")
+    assert hasattr(P, "toarray")                                            # sparse
+    p_sparse = fpm.kernel_stationary_density(P, grid)
+    p_dense = fpm.kernel_stationary_density(P.toarray(), grid)
+    assert np.allclose(p_sparse, p_dense, rtol=1e-8, atol=1e-12)
+    t_sparse = fpm.kernel_first_passage(P, grid, start=-1.0, target=0.97)
+    t_dense = fpm.kernel_first_passage(P.toarray(), grid, start=-1.0, target=0.97)
+    assert math.isclose(t_sparse, t_dense, rel_tol=1e-8)
+    # the mass of the left well against the cell quadrature (error O(dx^2): Richardson-extrapolated
+    # from two grids) and against the Nystrom grid twice as fine
+    left_n = fpm.grid_cdf(p_sparse, grid, 0.05)
+    cells = []
+    for m in (1001, 2001):
+        fine = np.linspace(-3.0, 3.0, m)
+        Pc = sgd.transition_matrix(dL, V, fine, lr=0.2)
+        cells.append(fpm.grid_cdf(fpm.kernel_stationary_density(Pc, fine), fine, 0.05))
+    assert abs(left_n / ((4 * cells[1] - cells[0]) / 3) - 1) < 1e-4
+    g2 = sgd.nystrom_grid(V, -3.0, 3.0, lr=0.2, cells_per_sd=10)
+    P2 = sgd.transition_matrix(dL, V, g2, lr=0.2, quadrature="nystrom")
+    assert abs(fpm.grid_cdf(fpm.kernel_stationary_density(P2, g2), g2, 0.05) / left_n - 1) < 1e-4
+    with pytest.raises(ValueError, match="cells_per_sd"):
+        sgd.nystrom_grid(V, -1, 1, lr=0.2, cells_per_sd=0)
+
+
+def test_grid_cdf_is_second_order():
+    import sys
+    import lib.fokker_planck  # noqa: F401
+    fpm = sys.modules["lib.fokker_planck"]
+    x, exact = 0.3137, 0.5 * (1 + math.erf(0.3137 / math.sqrt(2)))
+    for m in (101, 201, 401, 801):
+        g = np.linspace(-5, 5, m)
+        dx = g[1] - g[0]
+        p = np.exp(-0.5 * g**2)
+        # O(dx^2) (the constant depends on where x falls between grid points) ...
+        assert abs(fpm.grid_cdf(p, g, x) - exact) <= 0.05 * dx**2
+        # ... where the sum over the grid points below x is first order
+        naive = p[g < x].sum() / p.sum()
+        assert abs(naive - exact) > 10 * abs(fpm.grid_cdf(p, g, x) - exact)
+    assert fpm.grid_cdf(p, g, -10) == 0 and fpm.grid_cdf(p, g, 10) == 1
+    with pytest.raises(ValueError, match="density"):
+        fpm.grid_cdf(-p, g, 0.0)
