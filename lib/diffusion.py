@@ -66,6 +66,8 @@ Score = Callable[[np.ndarray, float], np.ndarray]
 
 def _times(t, name: str = "t") -> np.ndarray:
     """``t`` as a float array, checked to lie in [0, 1]."""
+    if type(t) in (float, np.float64) and 0.0 <= t <= 1.0:
+        return np.float64(t)           # the samplers' one time per step: skip the array checks
     arr = np.asarray(t, dtype=float)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
         bad = arr[~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))]
