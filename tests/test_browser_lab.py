@@ -36,7 +36,8 @@ from conftest import ROOT, new_chrome
 sys.path.insert(0, str(ROOT / "tools"))
 import notebook_macros  # noqa: E402
 
-CHAPTER = ROOT / "chapters" / "00_verification_pattern.ipynb"
+# chapter 0 in the test run; any other chapter by hand: LANGEVIN_LAB_CHAPTER=07_diffusion_models.ipynb
+CHAPTER = ROOT / "chapters" / os.environ.get("LANGEVIN_LAB_CHAPTER", "00_verification_pattern.ipynb")
 SHOTS = ROOT / "_build" / "browser"
 # MyST that jupyterlab-myst leaves raw or cannot resolve in a repository notebook
 LAB_UNSUPPORTED = ("{glue:text}", "{cite:p}", "{cite:t}", "Citation Not Found", "Cross Reference Not Found")
