@@ -165,3 +165,34 @@ def test_animation_falls_back_to_full_redraws(kind):
     assert lib.plotting._frames_by_blitting(anim, 100) is None
     frames = _decode_frames(lib.plotting.animation_html(anim, dpi=100).data)
     assert len(frames) == 5
+
+
+def test_update_seconds_times_the_draw_and_its_png():
+    calls = []
+
+    def draw(scale, *, label="x"):
+        calls.append((scale, label))
+        fig, ax = lib.plotting.new_axes()
+        ax.plot([0, 1], [0, scale])
+        ax.set(xlabel=label, ylabel="y")
+        return fig
+
+    timing = lib.widgets.update_seconds(draw, 2.0, label="t", repeats=3)
+    # one warm-up call and three timed ones, with the arguments passed through
+    assert calls == [(2.0, "t")] * 4
+    assert timing.repeats == 3 and 0 < timing.cpu and 0 < timing.wall
+    assert not plt.get_fignums(), "the figures were left open"
+
+    # control: a draw that sleeps 0.05 s costs at least that much wall time, not CPU time
+    import time
+
+    slow = lib.widgets.update_seconds(lambda: (time.sleep(0.05), draw(1.0))[1], repeats=1)
+    assert slow.wall >= 0.05 and slow.cpu < slow.wall
+
+
+@pytest.mark.parametrize("kwargs, match", [({"repeats": 0}, "repeats must be an integer >= 1")])
+def test_update_seconds_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lib.widgets.update_seconds(lambda: None, **kwargs)
+    with pytest.raises(ValueError, match="draw must be callable"):
+        lib.widgets.update_seconds(3)
