@@ -563,6 +563,17 @@ def sgd(
     return Chain(samples.reshape((samples.shape[0],) + shape), np.ones(n_chains), final)
 
 
+def _reshuffling_setup(problem, lr, batch_size) -> tuple["LeastSquares", float, int, int]:
+    """Checked ``(problem, eta, B, N)`` for epoch-wise reshuffling: B must divide N."""
+    problem = _problem(problem)
+    eta = _positive(lr, "lr")
+    B = _batch_size(problem, batch_size, False)
+    N = problem.n
+    if N % B:
+        raise ValueError(f"batch_size must divide N = {N} for epoch-wise reshuffling, got {B}")
+    return problem, eta, B, N
+
+
 def sgd_reshuffled(
     problem: LeastSquares,
     theta0,
@@ -597,12 +608,7 @@ def sgd_reshuffled(
     -------
     lib.Chain
     """
-    problem = _problem(problem)
-    eta = _positive(lr, "lr")
-    B = _batch_size(problem, batch_size, False)
-    N = problem.n
-    if N % B:
-        raise ValueError(f"batch_size must divide N = {N} for epoch-wise reshuffling, got {B}")
+    problem, eta, B, N = _reshuffling_setup(problem, lr, batch_size)
     n_epochs = _count(n_epochs, "n_epochs", 1)
     burn_in = _count(burn_in, "burn_in", 0, n_epochs - 1)
     gen = _rng(rng)
@@ -728,12 +734,7 @@ def reshuffling_mean(problem: LeastSquares, *, lr: float, batch_size: int) -> np
     ndarray, shape (d,)
         The ``O(eta)`` term above.
     """
-    problem = _problem(problem)
-    eta = _positive(lr, "lr")
-    B = _batch_size(problem, batch_size, False)
-    N = problem.n
-    if N % B:
-        raise ValueError(f"batch_size must divide N = {N} for epoch-wise reshuffling, got {B}")
+    problem, eta, B, N = _reshuffling_setup(problem, lr, batch_size)
     X, r = problem.X, problem.residuals
     c = X.T @ (np.sum(X**2, axis=1) * r)
     n_s = N // B

@@ -126,7 +126,8 @@ class UpdateTime:
 
 def update_seconds(draw: Callable[..., None], *args, repeats: int = 3, **kwargs) -> UpdateTime:
     """What one slider move costs: ``draw(*args, **kwargs)`` and its figure as the PNG the
-    notebook shows (the inline backend's 2x PNG), exactly what :func:`interact` runs on a change.
+    notebook shows (the inline backend's 2x PNG), exactly what :func:`interact` runs on a change
+    (:func:`_render_outputs`; outside an IPython kernel nothing is rendered, so only the draw).
 
     One untimed call first fills the font and mathtext caches; then the median of ``repeats``
     timed calls, each after a garbage collection (matplotlib figures are reference cycles, and
@@ -145,24 +146,8 @@ def update_seconds(draw: Callable[..., None], *args, repeats: int = 3, **kwargs)
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
 
     def move():
-        before = set(plt.get_fignums())
-        draw(*args, **kwargs)
-        new = [num for num in plt.get_fignums() if num not in before]
-        try:
-            from IPython import get_ipython
-
-            shell = get_ipython()
-        except ImportError:
-            shell = None
-        for num in new:
-            fig = plt.figure(num)
-            if shell is not None:
-                shell.display_formatter.format(fig)
-            else:  # outside a kernel: the same 2x PNG through savefig
-                import io
-
-                fig.savefig(io.BytesIO(), format="png", dpi=2 * fig.dpi)
-            plt.close(fig)
+        # exactly what a slider move runs (outside a kernel: only the draw, no PNG)
+        _render_outputs(lambda: draw(*args, **kwargs), {})
 
     move()
     wall, cpu = [], []
